@@ -85,3 +85,13 @@ def test_stopped_server_is_restarted_by_fixture(asterisk: AsteriskServer) -> Non
 def test_running_again_after_stop(asterisk: AsteriskServer) -> None:
     assert asterisk.is_running()
     assert "active channel" in asterisk.cli("core show channels count")
+
+
+def test_originate_local_call_via_cli(asterisk: AsteriskServer) -> None:
+    # The dialplan works and the fixture hangs up what a test leaves behind.
+    asterisk.cli(f"channel originate Local/wait@{asterisk.context} application Wait 30")
+    assert asterisk.channel_count() == 2  # the Local pair ;1 and ;2
+
+
+def test_no_channels_left_from_previous_test(asterisk: AsteriskServer) -> None:
+    assert asterisk.channel_count() == 0

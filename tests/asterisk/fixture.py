@@ -7,7 +7,8 @@ Fixtures
     the end, and yields the :class:`~tests.asterisk.server.AsteriskServer`.
 ``asterisk`` (function)
     The same server, made sure to be running before the test and again after it
-    (for tests that stop, kill -9 or restart it).
+    (for tests that stop, kill -9 or restart it); channels left up by the test are
+    hung up afterwards.
 
 Tests marked ``@pytest.mark.asterisk`` get ``asterisk`` automatically.
 
@@ -91,10 +92,14 @@ def asterisk_server() -> Iterator[AsteriskServer]:
 
 @pytest.fixture
 def asterisk(asterisk_server: AsteriskServer) -> Iterator[AsteriskServer]:
-    """The session's server, running before the test and again after it."""
+    """The session's server, running before the test and again after it, with no channels."""
     _ensure_running(asterisk_server)
     yield asterisk_server
     _ensure_running(asterisk_server)
+    try:
+        asterisk_server.hangup_all()
+    except AsteriskError as exc:
+        pytest.fail(f"could not clear channels after the test: {exc}", pytrace=False)
 
 
 def _ensure_running(server: AsteriskServer) -> None:

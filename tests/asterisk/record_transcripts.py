@@ -292,17 +292,9 @@ class Recorder:
     def connect(self) -> Transcript:
         return Transcript(self.server.host, self.server.ami_port)
 
-    def quiesce(self, timeout: float = 15.0) -> None:
+    def quiesce(self) -> None:
         """No channels left from an earlier scenario."""
-        deadline = time.monotonic() + timeout
-        self.server.cli("channel request hangup all")
-        while True:
-            text = self.server.cli("core show channels count")
-            if text.strip().startswith("0 active channels"):
-                return
-            if time.monotonic() > deadline:
-                raise AsteriskError(f"channels still up after {timeout} s:\n{text}")
-            time.sleep(0.1)
+        self.server.hangup_all()
 
     def save(self, name: str, t: Transcript, description: str, user: str, **extra: object) -> None:
         meta: dict[str, object] = {

@@ -1148,6 +1148,25 @@ class AsteriskServer:
             raise AsteriskError(f"Asterisk is not running; cannot run {command!r}")
         return self._rasterisk(command, timeout)
 
+    def channel_count(self) -> int:
+        """Number of active channels (``core show channels count``)."""
+        out = self.cli("core show channels count")
+        m = re.search(r"^(\d+) active channels?", out, re.MULTILINE)
+        if m is None:
+            raise AsteriskError(f"unexpected `core show channels count` output: {out!r}")
+        return int(m.group(1))
+
+    def hangup_all(self, timeout: float = 15.0) -> None:
+        """Hang up every channel and wait until none is left (a clean slate between tests)."""
+        deadline = time.monotonic() + timeout
+        if self.channel_count() == 0:
+            return
+        self.cli("channel request hangup all")
+        while (count := self.channel_count()) > 0:
+            if time.monotonic() > deadline:
+                raise AsteriskError(f"{count} channels still up {timeout:.0f} s after hangup all")
+            time.sleep(0.05)
+
     def stop(self, timeout: float = 30.0) -> None:
         """Stop gracefully (`core stop now`), then SIGTERM, then SIGKILL; always cleans up."""
         with self._locked():
