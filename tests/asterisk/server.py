@@ -1011,6 +1011,7 @@ class AsteriskServer:
                         f"{self.host}:{port} is taken by another process; cannot start Asterisk"
                     )
             self.home.mkdir(parents=True, exist_ok=True)
+            self._rotate_logs()
             with self.console_log.open("ab") as out:
                 out.write(f"\n===== start {time.strftime('%Y-%m-%d %H:%M:%S')} =====\n".encode())
                 out.flush()
@@ -1046,6 +1047,16 @@ class AsteriskServer:
                 with contextlib.suppress(AsteriskError):
                     self.kill()
                 raise
+
+    def _rotate_logs(self) -> None:
+        """A fresh messages.log per start (so a failure's log tail is about that start)."""
+        with contextlib.suppress(FileNotFoundError):
+            self.messages_log.replace(self.messages_log.with_name("messages.log.prev"))
+        with contextlib.suppress(FileNotFoundError):
+            if self.console_log.stat().st_size > 1024 * 1024:
+                self.console_log.replace(
+                    self.console_log.with_name(self.console_log.name + ".prev")
+                )
 
     def wait_ready(self, timeout: float = 90.0) -> None:
         """Wait until `core waitfullybooted` returns and the AMI port sends its banner."""
