@@ -457,7 +457,9 @@ class Recorder:
         t.banner()
         t.send(("Action", "Challenge"), ("ActionID", "challenge-1"), ("AuthType", "MD5"))
         challenge = t.response("challenge-1").get("Challenge")
-        key = hashlib.md5((challenge + self.admin_secret).encode("ascii")).hexdigest()
+        key = hashlib.md5(
+            (challenge + self.admin_secret).encode("ascii"), usedforsecurity=False
+        ).hexdigest()  # what the AMI MD5 challenge prescribes
         t.send(
             ("Action", "Login"),
             ("ActionID", "login-1"),
