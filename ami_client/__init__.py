@@ -1,0 +1,60 @@
+"""ami-client: an async client SDK for the Asterisk Manager Interface (AMI).
+
+Layers, bottom up: :mod:`ami_client.protocol` (sans-IO: bytes in, messages out), the anyio
+connection layer, and the typed catalogue in :mod:`ami_client.actions` / :mod:`ami_client.events`.
+"""
+
+from ami_client import actions, events, protocol
+from ami_client._private.errors import (
+    ActionError,
+    AMIConnectionError,
+    AMIError,
+    AuthenticationError,
+    ClientClosed,
+    ConnectionLost,
+    EventListError,
+    KeepaliveTimeout,
+    LimitExceeded,
+    LocalProtocolError,
+    PermissionDenied,
+    ProtocolError,
+    RemoteProtocolError,
+    SubscriptionOverflow,
+)
+from ami_client._private.limits import DEFAULT_LIMITS, Limits
+from ami_client._private.message import Banner, Event, Message, Response
+from ami_client._private.serializer import Action
+
+__version__ = "0.1.0.dev0"
+
+__all__ = [
+    "__version__",
+    # modules
+    "actions",
+    "events",
+    "protocol",
+    # messages
+    "Action",
+    "Banner",
+    "Event",
+    "Message",
+    "Response",
+    # limits
+    "DEFAULT_LIMITS",
+    "Limits",
+    # errors
+    "AMIError",
+    "ProtocolError",
+    "LocalProtocolError",
+    "RemoteProtocolError",
+    "LimitExceeded",
+    "AMIConnectionError",
+    "ConnectionLost",
+    "KeepaliveTimeout",
+    "ClientClosed",
+    "AuthenticationError",
+    "ActionError",
+    "PermissionDenied",
+    "EventListError",
+    "SubscriptionOverflow",
+]

@@ -1,0 +1,1 @@
+"""Private implementation modules of ami_client. Import public names from ``ami_client``."""

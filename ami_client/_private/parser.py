@@ -1,0 +1,415 @@
+"""The incremental AMI parser: bytes in, banner and messages out. No I/O.
+
+Modelled on h11: feed bytes with :meth:`Parser.receive_data` (``b""`` means the peer closed),
+then call :meth:`Parser.next_event` until it returns :data:`NEED_DATA`. Feeding the same bytes
+in any chunking gives the same results, including the same error.
+
+How it stays fast and linear:
+
+* bytes are only searched once: the parser remembers where it stopped looking for the blank
+  line that ends a message, and searches only new bytes next time;
+* every complete message in the buffer is cut out in one piece (a *region*), decoded with one
+  call and split with ``str.split``; fields are built with C-level ``map`` calls, so the per-line
+  Python work of a naive loop disappears;
+* the rarer shapes (bare ``\\n`` endings, bytes that are not UTF-8, messages near a limit, the
+  pre-Asterisk-14 ``Response: Follows`` body) take a slower path that handles one message at a
+  time, only for the region that needs it.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections import deque
+from typing import Final, Union
+
+import attrs
+
+from ami_client._private.errors import LimitExceeded, LocalProtocolError, RemoteProtocolError
+from ami_client._private.limits import DEFAULT_LIMITS, Limits
+from ami_client._private.message import Banner, Event, Message, Response, _kind_of
+
+__all__ = ["NEED_DATA", "ConnectionClosed", "NeedData", "Parser", "ParserState", "ReceivedItem"]
+
+
+class NeedData(enum.Enum):
+    """Type of the :data:`NEED_DATA` sentinel."""
+
+    NEED_DATA = "NEED_DATA"
+
+    def __repr__(self) -> str:
+        return "NEED_DATA"
+
+
+#: Returned by :meth:`Parser.next_event` when no complete item is buffered yet.
+NEED_DATA: Final = NeedData.NEED_DATA
+
+
+@attrs.frozen
+class ConnectionClosed:
+    """The peer closed the connection cleanly, between two messages."""
+
+
+class ParserState(enum.Enum):
+    """Where the parser is in the byte stream."""
+
+    BANNER = "BANNER"  # waiting for the greeting line
+    MESSAGES = "MESSAGES"  # reading blank-line-terminated messages
+    FOLLOWS = "FOLLOWS"  # inside a pre-Asterisk-14 `Response: Follows` Command answer
+    CLOSED = "CLOSED"  # the peer closed cleanly; nothing more will come
+    ERROR = "ERROR"  # a RemoteProtocolError was raised; the parser is unusable
+
+
+ReceivedItem = Union[Banner, Message, ConnectionClosed]  # noqa: UP007 (runtime alias on 3.10)
+
+# Message kind by the first five characters of its first line: `Event: ...`, `Respo...`.
+_KINDS: Final[dict[str, type[Message]]] = {"Event": Event, "Respo": Response}
+_dict_new = dict.__new__
+_dict_update = dict.update
+# A message ends at an empty line; Asterisk writes CRLF, but bare LF is tolerated.
+_TERMINATOR: Final = re.compile(rb"(\n\r?\n)")
+# `Response: Follows` (Asterisk 13 and older answer `Command` this way) as a message's first line.
+_FOLLOWS_HEAD: Final = re.compile(rb"[ \t]*response[ \t]*:[ \t]*follows[ \t]*\r?(?:\n|$)", re.I)
+# Its body is raw CLI text that may hold blank lines; it ends at this marker and a blank line.
+_FOLLOWS_END: Final = re.compile(rb"--END COMMAND--[ \t]*\r?\n\r?\n")
+_FOLLOWS_END_LEN: Final = len(b"--END COMMAND--") + 6  # longest match but the optional blanks
+_BANNER_HINT: Final = "expected a greeting such as 'Asterisk Call Manager/11.0.0'"
+
+
+class Parser:
+    """Turns the bytes an AMI server sends into :class:`Banner` and :class:`Message` objects.
+
+    Args:
+        limits: Limits on what the server can make us buffer.
+        expect_banner: Whether the stream starts with the greeting line (True for TCP/TLS;
+            False for bodies of AMI-over-HTTP responses).
+    """
+
+    def __init__(self, *, limits: Limits = DEFAULT_LIMITS, expect_banner: bool = True) -> None:
+        self.limits = limits
+        self._buf = bytearray()
+        self._scan = 0  # buffer offset from which no terminator has been searched yet
+        self._eof = False
+        self._pending: deque[ReceivedItem] = deque()
+        self._error: RemoteProtocolError | None = None
+        self._state = ParserState.BANNER if expect_banner else ParserState.MESSAGES
+        # A region shorter than this cannot break a size or line limit: skip the checks.
+        self._quick_len = min(limits.max_line_length, limits.max_message_size - 4)
+
+    # -- public API ----------------------------------------------------------------------------
+
+    @property
+    def state(self) -> ParserState:
+        """The parser's state (see :class:`ParserState`)."""
+        return self._state
+
+    @property
+    def buffered(self) -> int:
+        """Bytes received but not yet part of a complete item."""
+        return len(self._buf)
+
+    def receive_data(self, data: bytes | bytearray | memoryview) -> None:
+        """Feed bytes received from the server; ``b""`` means it closed the connection.
+
+        Raises:
+            LocalProtocolError: if called with data after ``b""`` was already fed.
+        """
+        if not data:
+            self._eof = True
+            return
+        if self._eof:
+            raise LocalProtocolError("receive_data() called after end of stream (b'')")
+        self._buf += data
+
+    def next_event(self) -> ReceivedItem | NeedData:
+        """The next complete item: a :class:`Banner`, a :class:`Message`, :data:`NEED_DATA`,
+        or :class:`ConnectionClosed` (repeated on every later call).
+
+        Raises:
+            RemoteProtocolError: the server broke the protocol or a limit (then on every call).
+        """
+        pending = self._pending
+        if not pending:
+            self._fill()
+            if not pending:
+                return self._nothing_pending()
+        return pending.popleft()
+
+    def next_events(self) -> list[ReceivedItem]:
+        """Every complete item buffered now (maybe none), in order; cheaper than a loop.
+
+        A :class:`ConnectionClosed` is the last item when the stream has ended. An error found
+        after some items is raised on the *next* call, so the items before it are not lost.
+        """
+        pending = self._pending
+        if not pending:
+            self._fill()
+            if not pending:
+                last = self._nothing_pending()
+                return [] if last is NEED_DATA else [last]
+        items = list(pending)
+        pending.clear()
+        return items
+
+    # -- driving -------------------------------------------------------------------------------
+
+    def _nothing_pending(self) -> ConnectionClosed | NeedData:
+        if self._error is not None:
+            self._state = ParserState.ERROR
+            raise self._error
+        if self._state is ParserState.CLOSED:
+            return ConnectionClosed()
+        return NEED_DATA
+
+    def _fail(self, error: RemoteProtocolError) -> None:
+        if self._error is None:
+            self._error = error
+        self._buf.clear()
+
+    def _fill(self) -> None:
+        if self._error is not None or self._state is ParserState.CLOSED:
+            return
+        while not self._pending and self._error is None:
+            state = self._state
+            if state is ParserState.MESSAGES:
+                self._read_messages()
+            elif state is ParserState.BANNER:
+                self._read_banner()
+            elif state is ParserState.FOLLOWS:
+                self._read_follows()
+            if self._state is state:  # no transition: nothing more to do until more bytes
+                break
+        if not self._pending and self._error is None and self._eof:
+            self._end_of_stream()
+
+    def _end_of_stream(self) -> None:
+        if self._buf.strip(b"\r\n"):
+            where = "the greeting" if self._state is ParserState.BANNER else "a message"
+            self._fail(
+                RemoteProtocolError(
+                    f"connection closed in the middle of {where} ({len(self._buf)} bytes unparsed)"
+                )
+            )
+        else:
+            self._buf.clear()
+            self._state = ParserState.CLOSED
+
+    # -- the greeting --------------------------------------------------------------------------
+
+    def _read_banner(self) -> None:
+        buf = self._buf
+        end = buf.find(b"\n", self._scan)
+        max_line = self.limits.max_line_length
+        if end < 0:
+            self._scan = len(buf)
+            if len(buf) - buf.endswith(b"\r") > max_line:
+                self._fail(LimitExceeded("max_line_length", max_line))
+            return
+        line = bytes(buf[:end]).rstrip(b"\r")
+        del buf[: end + 1]
+        self._scan = 0
+        if len(line) > max_line:
+            self._fail(LimitExceeded("max_line_length", max_line))
+            return
+        text = line.decode("utf-8", "replace")
+        name, slash, version = text.rpartition("/")
+        if not slash or not name.strip() or not version.strip() or ":" in name:
+            self._fail(RemoteProtocolError(f"{_BANNER_HINT}, got {line[:80]!r}"))
+            return
+        self._pending.append(Banner(name=name, version=version.strip(), raw=line))
+        self._state = ParserState.MESSAGES
+
+    # -- ordinary messages ---------------------------------------------------------------------
+
+    def _read_messages(self) -> None:
+        buf = self._buf
+        size = len(buf)
+        low = self._scan - 2 if self._scan > 2 else 0  # a terminator may straddle old and new
+        self._scan = size
+        crlf = buf.rfind(b"\n\r\n", low)
+        lf = buf.rfind(b"\n\n", low)
+        end = max(crlf + 3 if crlf >= 0 else 0, lf + 2 if lf >= 0 else 0)
+        if end:
+            region = bytes(buf[:end])
+            del buf[:end]
+            self._scan = len(buf)
+            self._parse_region(region)
+        if self._state is ParserState.MESSAGES and len(buf) > self.limits.max_message_size:
+            # The unfinished message alone is already too big: stop buffering it now.
+            self._fail(LimitExceeded("max_message_size", self.limits.max_message_size))
+
+    def _parse_region(self, region: bytes) -> None:
+        """Parse ``region``: one or more complete messages, ending with a terminator."""
+        n_lf = region.count(b"\n")
+        crlf_only = n_lf == region.count(b"\r\n")
+        if (
+            not crlf_only
+            or n_lf > self.limits.max_fields
+            or b"ollows" in region
+            or b"OLLOWS" in region
+        ):
+            self._parse_region_slowly(region)
+            return
+        try:
+            text = region.decode("utf-8")
+        except UnicodeDecodeError:
+            self._parse_region_slowly(region)
+            return
+        blocks = text.split("\r\n\r\n")
+        if len(region) > self._quick_len:
+            # Could one message be near a limit? Measured in characters: exact for ASCII,
+            # and a character is at most 4 bytes in UTF-8.
+            widest = max(map(len, blocks))
+            if len(text) != len(region):
+                widest *= 4
+            if widest > self._quick_len:
+                self._parse_region_slowly(region)
+                return
+        append = self._pending.append
+        new = _dict_new
+        update = _dict_update
+        # The per-line loop below is deliberately plain: partition's result tuple is reused
+        # at once (CPython's free list), which beats any C-level `map` that keeps them alive.
+        for block in blocks:
+            if not block:
+                continue
+            if block[0] == "\r":  # a stray blank line before this message
+                block = block.lstrip("\r\n")
+                if not block:
+                    continue
+            values: dict[str, str] = {}
+            lines = block.split("\r\n")
+            for line in lines:
+                key, sep, value = line.partition(": ")
+                if not sep:
+                    break
+                values[key] = value
+            else:
+                if len(values) == len(lines):
+                    message = new(_KINDS.get(lines[0][:5], Message))
+                    update(message, values)
+                    append(message)
+                    continue
+            # A repeated key (Variable, Output...) or a line that is not `Key: Value`.
+            append(_message_from_texts(lines, None))
+
+    def _parse_region_slowly(self, region: bytes) -> None:
+        """One message at a time, in bytes: limits, LF endings, bad UTF-8, Follows."""
+        limits = self.limits
+        parts = _TERMINATOR.split(region)
+        offset = 0
+        for i in range(0, len(parts) - 1, 2):
+            block, sep = parts[i], parts[i + 1]
+            start = offset
+            offset += len(block) + len(sep)
+            content = block.lstrip(b"\r\n").rstrip(b"\r")
+            if not content:
+                continue
+            if _FOLLOWS_HEAD.match(content):
+                # Re-read from here under the Follows rules; its body may contain blank lines.
+                self._buf[0:0] = region[start:]
+                self._scan = 0
+                self._state = ParserState.FOLLOWS
+                return
+            if len(block) + len(sep) > limits.max_message_size:
+                self._fail(LimitExceeded("max_message_size", limits.max_message_size))
+                return
+            lines = content.replace(b"\r\n", b"\n").split(b"\n")
+            error = _check_lines(lines, limits)
+            if error is not None:
+                self._fail(error)
+                return
+            self._pending.append(_message_from_lines(lines, content))
+        # parts[-1] is what followed the last terminator: empty, or stray line endings.
+
+    # -- pre-Asterisk-14 Command output --------------------------------------------------------
+
+    def _read_follows(self) -> None:
+        buf = self._buf
+        limits = self.limits
+        low = self._scan - _FOLLOWS_END_LEN
+        match = _FOLLOWS_END.search(buf, low if low > 0 else 0)
+        if match is None:
+            self._scan = len(buf)
+            if len(buf) > limits.max_message_size:
+                self._fail(LimitExceeded("max_message_size", limits.max_message_size))
+            return
+        end = match.end()
+        if end > limits.max_message_size:
+            self._fail(LimitExceeded("max_message_size", limits.max_message_size))
+            return
+        raw = bytes(buf[: match.start()]).lstrip(b"\r\n")
+        del buf[:end]
+        self._scan = 0
+        self._state = ParserState.MESSAGES
+        lines = raw.split(b"\n")
+        if lines and not lines[-1]:
+            lines.pop()  # the newline that ends the last output line
+        error = _check_lines(lines, limits)
+        if error is not None:
+            self._fail(error)
+            return
+        # Header lines end with CRLF and hold a colon; the CLI output after them ends with LF.
+        head = 0
+        while head < len(lines) and lines[head].endswith(b"\r") and b":" in lines[head]:
+            head += 1
+        header = [line[:-1] for line in lines[:head]]
+        message = _message_from_lines(header, raw, output=lines[head:])
+        self._pending.append(message)
+
+
+def _fields_from_texts(lines: list[str]) -> tuple[tuple[str, str], ...]:
+    """Fields from text lines, ``Key: Value`` or not.
+
+    ``Key:Value`` and ``Key:`` (no space) are accepted. A line with no colon at all is kept,
+    whole, as the value of a field with the empty key, so nothing the server sent is lost.
+    """
+    fields = []
+    for line in lines:
+        key, sep, value = line.partition(":")
+        if not sep:
+            fields.append(("", line))
+            continue
+        if value[:1] == " ":
+            value = value[1:]
+        fields.append((key, value))
+    return tuple(fields)
+
+
+def _message_from_texts(lines: list[str], raw: bytes | None) -> Message:
+    fields = _fields_from_texts(lines)
+    first = fields[0][0] if fields else ""
+    return _kind_of(first)._from_fields(fields, raw)
+
+
+def _check_lines(lines: list[bytes], limits: Limits) -> RemoteProtocolError | None:
+    if len(lines) > limits.max_fields:
+        return LimitExceeded("max_fields", limits.max_fields)
+    # Lines may still carry the CR of a CRLF ending here: measure without it (only if needed).
+    if (
+        lines
+        and max(map(len, lines)) > limits.max_line_length
+        and max(len(line.rstrip(b"\r")) for line in lines) > limits.max_line_length
+    ):
+        return LimitExceeded("max_line_length", limits.max_line_length)
+    return None
+
+
+def _message_from_lines(
+    lines: list[bytes], raw: bytes, output: list[bytes] | None = None
+) -> Message:
+    """Build a message from raw lines (CR removed), keeping the raw bytes if not UTF-8."""
+    try:
+        texts = [line.decode("utf-8") for line in lines]
+        outs = [line.decode("utf-8") for line in output or ()]
+        keep_raw = None
+    except UnicodeDecodeError:
+        texts = [line.decode("utf-8", "replace") for line in lines]
+        outs = [line.decode("utf-8", "replace") for line in output or ()]
+        keep_raw = raw
+    if output is None:
+        return _message_from_texts(texts, keep_raw)
+    # The pre-14 raw body becomes `Output` fields, the shape Asterisk 14+ sends, so callers
+    # read both formats with msg.get_all("Output").
+    fields = _fields_from_texts(texts) + tuple(("Output", out.rstrip("\r")) for out in outs)
+    return Response._from_fields(fields, keep_raw)
