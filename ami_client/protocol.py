@@ -26,6 +26,7 @@ from ami_client._private.serializer import (
     Action,
     ActionIdGenerator,
     serialize_action,
+    serialize_message,
 )
 
 __all__ = [
@@ -49,4 +50,5 @@ __all__ = [
     "RemoteProtocolError",
     "Response",
     "serialize_action",
+    "serialize_message",
 ]

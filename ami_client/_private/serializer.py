@@ -14,8 +14,10 @@ from collections.abc import Iterable, Mapping
 from typing import Final, Union
 
 from ami_client._private.errors import LocalProtocolError
+from ami_client._private.message import Message
 
 __all__ = [
+    "serialize_message",
     "MAX_ACTION_FIELDS",
     "MAX_ACTION_LINE",
     "Action",
@@ -176,6 +178,25 @@ def serialize_action(action: Action, action_id: str | None) -> bytes:
                 f"buffer holds {MAX_ACTION_LINE}"
             )
     return b"\r\n".join(encoded) + b"\r\n\r\n"
+
+
+def serialize_message(message: Message) -> bytes:
+    """The bytes of any message (a server's event or response, or a parsed action), for
+    simulators and replays. Same validation as :func:`serialize_action`, but no line limit:
+    servers write lines of any length.
+
+    Raises:
+        LocalProtocolError: for CR, LF or NUL in a key or value, or an invalid key.
+    """
+    lines = []
+    for key, value in message.fields:
+        _check_key("field name", key)
+        if _BAD_VALUE.search(value):
+            raise LocalProtocolError(f"value of {key!r} contains CR, LF or NUL: {value[:60]!r}")
+        lines.append(f"{key}: {value}")
+    if not lines:
+        raise LocalProtocolError("a message needs at least one field")
+    return "\r\n".join(lines).encode("utf-8") + b"\r\n\r\n"
 
 
 class ActionIdGenerator:
