@@ -19,6 +19,7 @@ __all__ = [
     "AMIConnectionError",
     "AuthenticationError",
     "ClientClosed",
+    "ConnectTimeout",
     "ConnectionLost",
     "EventListError",
     "KeepaliveTimeout",
@@ -82,6 +83,13 @@ class ConnectionLost(AMIConnectionError):
 
 class KeepaliveTimeout(ConnectionLost):
     """The server did not answer a keepalive Ping in time; the link is treated as dead."""
+
+
+class ConnectTimeout(AMIConnectionError, TimeoutError):
+    """Connecting and logging in took longer than the client's ``connect_timeout``.
+
+    Also a :class:`TimeoutError`, so code written for timeouts in general catches it.
+    """
 
 
 class ClientClosed(AMIConnectionError):

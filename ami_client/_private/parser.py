@@ -73,6 +73,8 @@ _FOLLOWS_HEAD: Final = re.compile(rb"[ \t]*response[ \t]*:[ \t]*follows[ \t]*\r?
 # Its body is raw CLI text that may hold blank lines; it ends at this marker and a blank line.
 _FOLLOWS_END: Final = re.compile(rb"--END COMMAND--[ \t]*\r?\n\r?\n")
 _FOLLOWS_END_LEN: Final = len(b"--END COMMAND--") + 6  # longest match but the optional blanks
+# `11.0.0` for Asterisk 22; proxies and older servers use other numbers, never spaces.
+_VERSION: Final = re.compile(r"[0-9][0-9A-Za-z.+_~-]*")
 _BANNER_HINT: Final = "expected a greeting such as 'Asterisk Call Manager/11.0.0'"
 
 
@@ -142,13 +144,19 @@ class Parser:
         after some items is raised on the *next* call, so the items before it are not lost.
         """
         pending = self._pending
-        if not pending:
-            self._fill()
+        items: list[ReceivedItem] = []
+        while True:
             if not pending:
-                last = self._nothing_pending()
-                return [] if last is NEED_DATA else [last]
-        items = list(pending)
-        pending.clear()
+                self._fill()
+                if not pending:
+                    break
+            items.extend(pending)
+            pending.clear()
+        if self._error is not None and items:
+            return items  # the error is raised by the next call
+        last = self._nothing_pending()
+        if last is not NEED_DATA:
+            items.append(last)
         return items
 
     # -- driving -------------------------------------------------------------------------------
@@ -183,11 +191,12 @@ class Parser:
             self._end_of_stream()
 
     def _end_of_stream(self) -> None:
-        if self._buf.strip(b"\r\n"):
+        unparsed = len(self._buf.strip(b"\r\n"))
+        if unparsed:
             where = "the greeting" if self._state is ParserState.BANNER else "a message"
             self._fail(
                 RemoteProtocolError(
-                    f"connection closed in the middle of {where} ({len(self._buf)} bytes unparsed)"
+                    f"connection closed in the middle of {where} ({unparsed} bytes unparsed)"
                 )
             )
         else:
@@ -213,10 +222,10 @@ class Parser:
             return
         text = line.decode("utf-8", "replace")
         name, slash, version = text.rpartition("/")
-        if not slash or not name.strip() or not version.strip() or ":" in name:
+        if not slash or not name.strip() or ":" in name or not _VERSION.fullmatch(version):
             self._fail(RemoteProtocolError(f"{_BANNER_HINT}, got {line[:80]!r}"))
             return
-        self._pending.append(Banner(name=name, version=version.strip(), raw=line))
+        self._pending.append(Banner(name=name, version=version, raw=line))
         self._state = ParserState.MESSAGES
 
     # -- ordinary messages ---------------------------------------------------------------------

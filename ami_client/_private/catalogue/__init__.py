@@ -1,0 +1,1 @@
+"""The typed catalogue of AMI events and actions (hand-written support and generated classes)."""

@@ -1,0 +1,1167 @@
+"""The connection layer: :class:`AMIClient` over anyio, and :func:`connect`.
+
+A thin I/O shell around the sans-IO parts (parser, serializer, :class:`Correlator`):
+
+* one *reader* task reads 64 KiB at a time, parses every complete message of the chunk in one
+  call, and dispatches them synchronously: answers to the waiting senders, events into the
+  subscribers' bounded buffers. Nothing on that path awaits, so nothing can stall it;
+* one *writer* task flushes a shared write buffer: a send appends its bytes (atomically, so a
+  cancelled sender can never leave half an action on the wire) and 1,000 concurrent sends go
+  out in a handful of writes;
+* an optional *keepalive* task Pings with a deadline;
+* a *supervisor* owns those tasks and, with a :class:`ReconnectPolicy`, reconnects.
+
+None of these tasks ever raises into its task group: a failure is recorded, fails the actions
+in flight with :class:`ConnectionLost`, and is raised -- once, as one library exception, never
+an ExceptionGroup -- by the caller's next call.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable
+from types import TracebackType
+from typing import Any, Final, Protocol, runtime_checkable
+
+import anyio
+import anyio.abc
+
+from ami_client._private.correlator import (
+    ActionKind,
+    Answered,
+    Correlator,
+    ListDone,
+    ListFailed,
+    ListItem,
+    ListOverflow,
+    ListStarted,
+    OriginateDone,
+    Outcome,
+)
+from ami_client._private.errors import (
+    ActionError,
+    AMIConnectionError,
+    AMIError,
+    AuthenticationError,
+    ClientClosed,
+    ConnectionLost,
+    ConnectTimeout,
+    EventListError,
+    KeepaliveTimeout,
+    LimitExceeded,
+    LocalProtocolError,
+    PermissionDenied,
+    RemoteProtocolError,
+    SubscriptionOverflow,
+)
+from ami_client._private.limits import DEFAULT_LIMITS, Limits
+from ami_client._private.message import Banner, Event, Message, Response
+from ami_client._private.parser import ConnectionClosed, Parser
+from ami_client._private.reconnect import Keepalive, ReconnectPolicy
+from ami_client._private.results import (
+    ClientStatistics,
+    ConnectionState,
+    EventListResponse,
+    OriginateResult,
+)
+from ami_client._private.serializer import Action, ActionIdGenerator, serialize_action
+from ami_client._private.subscription import (
+    EventFilter,
+    Overflow,
+    Subscription,
+    compile_filters,
+)
+from ami_client._private.transport import (
+    Transport,
+    TransportFactory,
+    make_ssl_context,
+    open_tcp,
+)
+
+__all__ = ["AMIClient", "ActionLike", "EventFactory", "connect"]
+
+logger = logging.getLogger("ami_client.client")
+
+#: Turns each received event into what subscribers and results hand out. The default keeps the
+#: generic :class:`~ami_client.Event`; the typed catalogue provides one that builds its classes.
+EventFactory = Callable[[Event], Any]
+
+# Above this many unsent bytes, senders wait for the writer (the server is not reading):
+# memory stays bounded, and the keepalive notices a server that stopped reading altogether.
+_WRITE_HIGH_WATER: Final = 1024 * 1024
+_DEFAULT_LOGOFF_TIMEOUT: Final = 2.0
+_dict_get = dict.get
+
+
+@runtime_checkable
+class _HasToAction(Protocol):
+    def to_action(self) -> Action: ...
+
+
+#: What ``send`` accepts: an :class:`Action`, or an object with ``to_action()`` (typed actions).
+ActionLike = Action | _HasToAction
+
+
+def _as_action(action: object) -> Action:
+    if isinstance(action, Action):
+        return action
+    to_action = getattr(action, "to_action", None)
+    if callable(to_action):
+        result = to_action()
+        if isinstance(result, Action):
+            return result
+        raise TypeError(f"{type(action).__name__}.to_action() returned {result!r}, not an Action")
+    raise TypeError(
+        f"expected an ami_client.Action or an object with to_action(), not {type(action).__name__}"
+    )
+
+
+def _events_value(events: bool | str | Iterable[str]) -> str:
+    """The ``Events`` field of Login: ``on``, ``off`` or a comma list of event classes."""
+    if events is True:
+        return "on"
+    if events is False:
+        return "off"
+    if isinstance(events, str):
+        return events
+    names = list(events)
+    if not all(isinstance(name, str) and name for name in names):
+        raise TypeError(f"events must be a bool, a str or event class names, not {events!r}")
+    return ",".join(names) if names else "off"
+
+
+def _error_for(response: Response) -> ActionError:
+    # Asterisk 22 answers a missing write permission with exactly this message
+    # (tests/data/transcripts/restricted_permission_denied.ami).
+    if (response.get("Message") or "").strip().lower() == "permission denied":
+        return PermissionDenied(response)
+    return ActionError(response)
+
+
+def _identity(event: Event) -> Event:
+    return event
+
+
+class _Waiter:
+    """One action in flight: where the reader leaves its outcome."""
+
+    __slots__ = ("done", "error", "outcome", "wake")
+
+    def __init__(self) -> None:
+        self.wake = anyio.Event()
+        self.done = False
+        self.outcome: Outcome | None = None
+        self.error: BaseException | None = None
+
+    def finish(self, outcome: Outcome | None, error: BaseException | None = None) -> None:
+        if self.done:
+            return
+        self.done = True
+        self.outcome = outcome
+        self.error = error
+        self.wake.set()
+
+    # Stream hooks (overridden by _ListStream's waiter).
+    def started(self, response: Response) -> None:
+        self.finish(ListStarted(response.action_id or "", response))
+
+    def item(self, event: Event) -> None:  # pragma: no cover - COLLECT/ORIGINATE get no items
+        pass
+
+
+class _Link:
+    """One live connection (one AMI session): transport, parser, correlator, write buffer."""
+
+    def __init__(self, transport: Transport, parser: Parser, max_list_items: int) -> None:
+        self.transport = transport
+        self.parser = parser
+        self.correlator = Correlator(max_items=max_list_items)
+        self.waiters: dict[str, _Waiter] = {}
+        self.wbuf = bytearray()
+        self.writer_wake: anyio.Event | None = None
+        self.drained: anyio.Event | None = None
+        self.finished = anyio.Event()
+        self.failure: BaseException | None = None
+        self.goodbye = False  # Logoff sent: the server's close that follows is not a failure
+
+
+class AMIClient:
+    """An AMI connection over TCP or TLS, used as an async context manager.
+
+    Use :func:`connect` (same arguments) to make one::
+
+        async with ami_client.connect("127.0.0.1", username="admin", secret="...") as ami:
+            pong = await ami.send(Action("Ping"))
+
+    Args:
+        host: The server's address.
+        port: The AMI port (5038; AMI over TLS is usually 5039).
+        username: The manager.conf user.
+        secret: Its secret; never logged, never in a repr.
+        ssl: None for plain TCP; True for TLS verified against the system's CAs; or an
+            :class:`ssl.SSLContext` (e.g. for a private CA). Verification is never turned off
+            for you.
+        server_hostname: The name to verify the certificate against (default: ``host``).
+        auth: ``"plain"`` (the secret is sent) or ``"md5"`` (the Challenge handshake: only
+            ``md5(challenge + secret)`` is sent).
+        events: The ``Events`` mask at login: True (``on``), False (``off``), or event classes
+            such as ``["call", "system"]``.
+        reconnect: None (a lost link ends the client) or a :class:`ReconnectPolicy`.
+        keepalive: A :class:`Keepalive`, a Ping interval in seconds, or None to disable.
+        limits: Parser limits (:class:`~ami_client.Limits`).
+        max_list_items: The most items one EventList may collect before it fails with
+            :class:`~ami_client.LimitExceeded`.
+        connect_timeout: Seconds allowed for connecting and logging in (each attempt).
+        event_factory: Turns each :class:`~ami_client.Event` into what subscribers and results
+            receive (default: the generic event itself).
+        transport_factory: Opens the transport instead of TCP/TLS to ``host:port`` (the seam
+            used by other transports and by tests).
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 5038,
+        *,
+        username: str,
+        secret: str,
+        ssl: Any = None,
+        server_hostname: str | None = None,
+        auth: str = "plain",
+        events: bool | str | Iterable[str] = True,
+        reconnect: ReconnectPolicy | None = None,
+        keepalive: Keepalive | float | None = Keepalive(),
+        limits: Limits = DEFAULT_LIMITS,
+        max_list_items: int = 100_000,
+        connect_timeout: float = 10.0,
+        event_factory: EventFactory | None = None,
+        transport_factory: TransportFactory | None = None,
+    ) -> None:
+        if auth not in ("plain", "md5"):
+            raise ValueError(f"auth must be 'plain' or 'md5', not {auth!r}")
+        if not isinstance(username, str) or not isinstance(secret, str):
+            raise TypeError("username and secret must be str")
+        if reconnect is not None and not isinstance(reconnect, ReconnectPolicy):
+            raise TypeError(f"reconnect must be a ReconnectPolicy or None, not {reconnect!r}")
+        if isinstance(keepalive, (int, float)) and not isinstance(keepalive, bool):
+            keepalive = Keepalive(interval=float(keepalive))
+        if keepalive is not None and not isinstance(keepalive, Keepalive):
+            raise TypeError(f"keepalive must be a Keepalive, seconds or None, not {keepalive!r}")
+        if not (isinstance(connect_timeout, (int, float)) and connect_timeout > 0):
+            raise ValueError(f"connect_timeout must be > 0, not {connect_timeout!r}")
+        self.host = host
+        self.port = port
+        self.username = username
+        self._secret = secret
+        self._ssl_context = make_ssl_context(ssl)
+        self._server_hostname = server_hostname
+        self.auth = auth
+        self._events = _events_value(events)
+        Action("Login", Username=username, Events=self._events)  # validate now, not at connect
+        self.reconnect = reconnect
+        self.keepalive = keepalive
+        self.limits = limits
+        self.max_list_items = max_list_items
+        self.connect_timeout = float(connect_timeout)
+        self._factory: EventFactory = event_factory or _identity
+        self._has_factory = event_factory is not None
+        self._transport_factory = transport_factory
+        self._ids = ActionIdGenerator()
+        self._state = ConnectionState.CLOSED
+        self._entered = False
+        self._closing = False
+        self._link: _Link | None = None
+        self._failure: BaseException | None = None
+        self._tg: anyio.abc.TaskGroup | None = None
+        self._subscriptions: tuple[Subscription[Any], ...] = ()
+        self._watchers: tuple[Subscription[ConnectionState], ...] = ()
+        self._session_actions: list[Action] = []  # Events/Filter to re-apply after reconnecting
+        self._lower_names: dict[str, str] = {}
+        self._events_received = 0
+        self._late_responses = 0
+        self._reconnects = 0
+
+    def __repr__(self) -> str:
+        return (
+            f"<AMIClient {self.username}@{self.host}:{self.port} "
+            f"{'tls' if self._ssl_context else 'tcp'} {self._state.value}>"
+        )
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def __aenter__(self) -> AMIClient:
+        if self._entered:
+            raise RuntimeError("an AMIClient can be entered only once")
+        self._entered = True
+        self._set_state(ConnectionState.CONNECTING)
+        tg = anyio.create_task_group()
+        await tg.__aenter__()
+        try:
+            link = await self._open_link()
+        except BaseException as exc:
+            tg.cancel_scope.cancel()
+            await tg.__aexit__(None, None, None)
+            self._set_state(ConnectionState.CLOSED)
+            self._end_watchers()
+            if isinstance(exc, Exception) and not isinstance(exc, AMIError):
+                raise AMIConnectionError(f"connection failed: {exc!r}") from exc
+            raise
+        self._tg = tg
+        self._link = link
+        self._set_state(ConnectionState.CONNECTED)
+        tg.start_soon(self._supervise, link, False)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self, *, logoff_timeout: float = _DEFAULT_LOGOFF_TIMEOUT) -> None:
+        """Log off (waiting at most ``logoff_timeout`` for ``Goodbye``) and close.
+
+        Pending actions fail with :class:`ClientClosed`; subscriptions end. Safe to call twice.
+        """
+        tg = self._tg
+        if tg is None or self._closing:
+            return
+        self._closing = True
+        # Shielded: closing must finish (and the socket be closed) even when the caller is
+        # being cancelled; every wait inside has its own deadline.
+        with anyio.CancelScope(shield=True):
+            link = self._link
+            if self._state is ConnectionState.CONNECTED and link is not None:
+                self._set_state(ConnectionState.CLOSING)
+                link.goodbye = True
+                with anyio.move_on_after(logoff_timeout):
+                    try:
+                        await self._request_on(link, Action("Logoff"), ActionKind.COLLECT)
+                    except AMIError as error:
+                        logger.debug("Logoff not answered: %s", error)
+            tg.cancel_scope.cancel()
+            await tg.__aexit__(None, None, None)
+            self._tg = None
+            if link is not None:
+                self._fail_link(link, ClientClosed("the client was closed"))
+                await link.transport.aclose()
+            self._set_state(ConnectionState.CLOSED)
+            for sub in self._subscriptions:
+                sub._end(None)
+            self._end_watchers()
+            logger.info("closed connection to %s:%s", self.host, self.port)
+
+    async def _open_transport(self) -> Transport:
+        if self._transport_factory is not None:
+            return await self._transport_factory()
+        return await open_tcp(
+            self.host,
+            self.port,
+            ssl_context=self._ssl_context,
+            server_hostname=self._server_hostname,
+        )
+
+    async def _open_link(self) -> _Link:
+        """Connect and log in, within ``connect_timeout``."""
+        logger.info(
+            "connecting to %s:%s (%s) as %r",
+            self.host,
+            self.port,
+            "tls" if self._ssl_context else "tcp",
+            self.username,
+        )
+        transport: Transport | None = None
+        try:
+            with anyio.fail_after(self.connect_timeout):
+                transport = await self._open_transport()
+                parser = Parser(limits=self.limits, expect_banner=transport.expects_banner)
+                link = _Link(transport, parser, self.max_list_items)
+                leftovers = await self._login(link)
+        except TimeoutError as exc:
+            if transport is not None:
+                await transport.aclose()
+            raise ConnectTimeout(
+                f"no connection and login to {self.host}:{self.port} within "
+                f"{self.connect_timeout} s"
+            ) from exc
+        except BaseException:
+            if transport is not None:
+                with anyio.CancelScope(shield=True):
+                    await transport.aclose()
+            raise
+        logger.info("logged in to %s:%s as %r", self.host, self.port, self.username)
+        if leftovers:
+            self._dispatch(link, leftovers)
+        return link
+
+    async def _login(self, link: _Link) -> list[Message]:
+        """The handshake, before the reader runs: banner, [Challenge], Login.
+
+        Returns messages that arrived with the login answer (events) for normal dispatch.
+        """
+        transport, parser = link.transport, link.parser
+        queue: deque[object] = deque()
+        leftovers: list[Message] = []
+
+        async def next_item() -> object:
+            while not queue:
+                data = await transport.receive()
+                parser.receive_data(data)
+                queue.extend(parser.next_events())
+                if not data and not queue:
+                    queue.append(ConnectionClosed())
+            return queue.popleft()
+
+        async def answer(action_id: str, what: str) -> Response:
+            while True:
+                item = await next_item()
+                if isinstance(item, ConnectionClosed):
+                    raise ConnectionLost(f"the server closed the connection during {what}")
+                if isinstance(item, Response) and item.action_id == action_id:
+                    return item
+                if isinstance(item, Message):
+                    leftovers.append(item)
+
+        if transport.expects_banner:
+            banner = await next_item()
+            if isinstance(banner, ConnectionClosed):
+                raise ConnectionLost("the server closed the connection before its greeting")
+            if not isinstance(banner, Banner):
+                raise RemoteProtocolError(f"expected the AMI greeting, got {banner!r}")
+            logger.debug("server greeting: %s", banner.raw.decode("utf-8", "replace"))
+        fields: dict[str, str] = {"Username": self.username}
+        if self.auth == "md5":
+            challenge_id = self._ids()
+            await transport.send(
+                serialize_action(Action("Challenge", AuthType="MD5"), challenge_id)
+            )
+            response = await answer(challenge_id, "the MD5 challenge")
+            challenge = response.get("Challenge")
+            if response.is_error or not challenge:
+                raise AuthenticationError(
+                    f"the server refused the MD5 challenge: {response.get('Message') or response}"
+                )
+            # Asterisk's own scheme (manager.c, action_login): Key = md5(challenge + secret).
+            key = hashlib.md5(  # noqa: S324 (the protocol's scheme, not our choice)
+                (challenge + self._secret).encode("utf-8"), usedforsecurity=False
+            ).hexdigest()
+            fields.update(AuthType="MD5", Key=key)
+        else:
+            fields["Secret"] = self._secret
+        fields["Events"] = self._events
+        login_id = self._ids()
+        # Never logged: the bytes hold the secret (or the key derived from it).
+        await transport.send(serialize_action(Action("Login", fields), login_id))
+        response = await answer(login_id, "login")
+        if response.is_error:
+            # Asterisk 22 waits about 1 s, answers `Message: Authentication failed` and closes
+            # (tests/data/transcripts/login_bad_secret.ami).
+            message = response.get("Message") or "login refused"
+            raise AuthenticationError(f"{message} (user {self.username!r})")
+        return leftovers
+
+    # -- state -----------------------------------------------------------------------------
+
+    @property
+    def state(self) -> ConnectionState:
+        """The connection's current state."""
+        return self._state
+
+    def _set_state(self, state: ConnectionState) -> None:
+        if state is self._state:
+            return
+        logger.info("connection state: %s -> %s", self._state.value, state.value)
+        self._state = state
+        for watcher in self._watchers:
+            watcher._offer(state)
+
+    def watch_state(self, *, buffer: int = 64) -> Subscription[ConnectionState]:
+        """An async context manager and iterator of connection state changes.
+
+        ::
+
+            async with ami.watch_state() as changes:
+                async for state in changes:
+                    ...
+
+        Changes are buffered (oldest dropped past ``buffer``); iteration ends once the client
+        is closed.
+        """
+
+        def attach(sub: Subscription[ConnectionState]) -> None:
+            self._watchers = (*self._watchers, sub)
+
+        def detach(sub: Subscription[ConnectionState]) -> None:
+            self._watchers = tuple(w for w in self._watchers if w is not sub)
+
+        return Subscription(
+            compile_filters(()),
+            max_buffer=buffer,
+            overflow=Overflow.DROP_OLDEST,
+            attach=attach,
+            detach=detach,
+        )
+
+    def _end_watchers(self) -> None:
+        for watcher in self._watchers:
+            watcher._end(None)
+
+    def statistics(self) -> ClientStatistics:
+        """Queue depths, drops, pending actions and the state, right now."""
+        link = self._link
+        return ClientStatistics(
+            state=self._state,
+            pending_actions=len(link.correlator) if link is not None else 0,
+            write_buffer=len(link.wbuf) if link is not None else 0,
+            events_received=self._events_received,
+            late_responses=self._late_responses,
+            reconnects=self._reconnects,
+            subscriptions=tuple(sub.statistics() for sub in self._subscriptions),
+        )
+
+    # -- supervisor, reader, writer, keepalive ---------------------------------------------
+
+    async def _supervise(self, link: _Link, reapply: bool) -> None:
+        while True:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(self._guard, link, self._read, "reader")
+                tg.start_soon(self._guard, link, self._write, "writer")
+                if self.keepalive is not None:
+                    tg.start_soon(self._guard, link, self._keepalive, "keepalive")
+                if reapply:
+                    await self._reapply(link)
+                    if link.failure is None:
+                        self._link = link
+                        self._reconnects += 1
+                        self._set_state(ConnectionState.CONNECTED)
+                await link.finished.wait()
+                tg.cancel_scope.cancel()
+            with anyio.CancelScope(shield=True):
+                await link.transport.aclose()
+            if self._closing:
+                return
+            reason = link.failure
+            if self.reconnect is None:
+                self._terminate(reason)
+                return
+            logger.warning("connection to %s:%s lost: %s", self.host, self.port, reason)
+            new_link = await self._reconnect_loop(self.reconnect)
+            if new_link is None:
+                self._terminate(reason)
+                return
+            link, reapply = new_link, True
+
+    async def _reconnect_loop(self, policy: ReconnectPolicy) -> _Link | None:
+        self._set_state(ConnectionState.RECONNECTING)
+        for attempt, delay in enumerate(policy.delays(), start=1):
+            await anyio.sleep(delay)
+            try:
+                link = await self._open_link()
+            except AMIError as error:
+                logger.warning(
+                    "reconnect attempt %d to %s:%s failed: %s", attempt, self.host, self.port, error
+                )
+                continue
+            logger.info("reconnected to %s:%s after %d attempt(s)", self.host, self.port, attempt)
+            return link
+        logger.error("giving up reconnecting to %s:%s", self.host, self.port)
+        return None
+
+    async def _reapply(self, link: _Link) -> None:
+        """Send the Events/Filter settings of the previous session again, in order."""
+        for action in list(self._session_actions):
+            try:
+                outcome = await self._request_on(link, action, ActionKind.COLLECT)
+            except AMIError as error:
+                logger.warning("could not re-apply %r after reconnecting: %s", action, error)
+                return
+            if isinstance(outcome, Answered) and outcome.response.is_error:
+                logger.warning(
+                    "re-applying %r after reconnecting failed: %s",
+                    action,
+                    outcome.response.get("Message"),
+                )
+
+    def _terminate(self, reason: BaseException | None) -> None:
+        """The link died and will not come back: remember why, end subscriptions."""
+        error = self._lost(reason)
+        self._failure = reason
+        self._set_state(ConnectionState.CLOSED)
+        for sub in self._subscriptions:
+            sub._end(self._lost(reason))
+        self._end_watchers()
+        logger.error("connection to %s:%s lost for good: %s", self.host, self.port, error)
+
+    async def _guard(
+        self, link: _Link, body: Callable[[_Link], Awaitable[None]], name: str
+    ) -> None:
+        """Run one of the link's tasks; turn any failure into the link's failure."""
+        try:
+            await body(link)
+        except Exception as exc:  # noqa: BLE001 (recorded, surfaced to the caller; see module doc)
+            if not isinstance(exc, AMIError):
+                logger.exception("internal error in the %s task", name)
+            self._fail_link(link, exc)
+        else:
+            self._fail_link(link, ConnectionLost("the server closed the connection"))
+
+    def _fail_link(self, link: _Link, reason: BaseException) -> None:
+        """Mark the link dead, fail everything in flight at once (synchronously)."""
+        if link.failure is None:
+            link.failure = reason
+            if not (link.goodbye or self._closing):
+                logger.warning("connection failure: %s", reason)
+        for action_id in link.correlator.forget_all():
+            waiter = link.waiters.pop(action_id, None)
+            if waiter is not None:
+                waiter.finish(None, self._lost(reason))
+        for waiter in list(link.waiters.values()):
+            waiter.finish(None, self._lost(reason))
+        link.waiters.clear()
+        link.wbuf.clear()
+        for event in (link.drained, link.writer_wake):
+            if event is not None:
+                event.set()
+        link.finished.set()
+
+    def _lost(self, reason: BaseException | None) -> AMIConnectionError:
+        """A fresh exception for one caller, about the link's end (cause: the real reason)."""
+        if self._closing or isinstance(reason, ClientClosed):
+            error: AMIConnectionError = ClientClosed("the client was closed")
+        elif isinstance(reason, KeepaliveTimeout):
+            error = KeepaliveTimeout(str(reason))
+        elif isinstance(reason, ConnectionLost):
+            error = ConnectionLost(str(reason))
+        else:
+            error = ConnectionLost(f"connection lost: {reason!r}")
+        error.__cause__ = reason
+        return error
+
+    async def _read(self, link: _Link) -> None:
+        transport, parser = link.transport, link.parser
+        while True:
+            data = await transport.receive()
+            parser.receive_data(data)
+            items = parser.next_events()
+            if items:
+                self._dispatch(link, items)
+            if not data:
+                if link.goodbye:
+                    raise ClientClosed("logged off")
+                raise ConnectionLost("the server closed the connection")
+
+    def _dispatch(self, link: _Link, items: list[Any]) -> None:
+        """Hand each message to its waiting action and/or the subscribers. Never awaits."""
+        correlator = link.correlator
+        waiters = link.waiters
+        subscriptions = self._subscriptions
+        factory = self._factory
+        lower_names = self._lower_names
+        events = 0
+        for message in items:
+            kind = type(message)
+            if kind is Event:
+                events += 1
+                if waiters and _dict_get(message, "ActionID") is not None:
+                    outcome = correlator.receive(message)
+                    if outcome is not None:
+                        self._deliver(link, outcome)
+                if not subscriptions:
+                    continue
+                name = _dict_get(message, "Event")
+                if name is None:
+                    name = message.name
+                lname = lower_names.get(name)
+                if lname is None:
+                    if len(lower_names) > 4096:  # names come from the server: bound the cache
+                        lower_names.clear()
+                    lname = lower_names[name] = name.lower()
+                obj: Any = None
+                for sub in subscriptions:
+                    if sub.match_all or lname in sub._names:
+                        if obj is None:
+                            obj = self._make(message, factory)
+                        sub._offer(obj)
+                    elif sub._predicates:
+                        if obj is None:
+                            obj = self._make(message, factory)
+                        if sub._wants(lname, obj):
+                            sub._offer(obj)
+            elif kind is Response:
+                outcome = correlator.receive(message)
+                if outcome is not None:
+                    self._deliver(link, outcome)
+                else:
+                    self._late_responses += 1
+                    if logger.isEnabledFor(logging.DEBUG):
+                        logger.debug("response for no pending action: %r", message)
+            elif isinstance(message, Message):
+                # A message that is neither a response nor an event (a bare line, say): kept
+                # out of everyone's way, but not silently.
+                logger.warning("unexpected message from the server: %r", message)
+        self._events_received += events
+
+    def _make(self, event: Event, factory: EventFactory) -> Any:
+        if not self._has_factory:
+            return event
+        try:
+            return factory(event)
+        except Exception:  # noqa: BLE001 (a bad event must not stop the reader)
+            # Nothing is lost: subscribers get the generic event instead of a typed one.
+            logger.warning("event factory failed on %r; delivering it untyped", event, exc_info=True)
+            return event
+
+    def _deliver(self, link: _Link, outcome: Outcome) -> None:
+        waiter = link.waiters.get(outcome.action_id)
+        if waiter is None:  # pragma: no cover - the correlator only answers registered IDs
+            return
+        if isinstance(outcome, ListItem):
+            waiter.item(outcome.event)
+        elif isinstance(outcome, ListStarted):
+            waiter.started(outcome.response)
+        else:
+            del link.waiters[outcome.action_id]
+            waiter.finish(outcome)
+
+    async def _write(self, link: _Link) -> None:
+        transport, wbuf = link.transport, link.wbuf
+        while True:
+            if not wbuf:
+                wake = link.writer_wake = anyio.Event()
+                await wake.wait()
+                link.writer_wake = None
+                if link.failure is not None:
+                    return
+                continue
+            data = bytes(wbuf)
+            wbuf.clear()
+            drained = link.drained
+            if drained is not None:
+                link.drained = None
+                drained.set()
+            await transport.send(data)
+
+    async def _keepalive(self, link: _Link) -> None:
+        policy = self.keepalive
+        assert policy is not None
+        while True:
+            await anyio.sleep(policy.interval)
+            with anyio.move_on_after(policy.timeout) as scope:
+                await self._request_on(link, Action("Ping"), ActionKind.COLLECT)
+            if scope.cancelled_caught:
+                raise KeepaliveTimeout(
+                    f"no answer to a keepalive Ping within {policy.timeout} s: link presumed dead"
+                )
+
+    # -- sending ---------------------------------------------------------------------------
+
+    def _usable_link(self) -> _Link:
+        link = self._link
+        if self._closing or (self._tg is None and self._failure is None):
+            raise ClientClosed("the client is closed" if self._entered else "not connected yet")
+        if self._failure is not None:
+            raise self._lost(self._failure)
+        if self._state is ConnectionState.RECONNECTING or link is None:
+            raise ConnectionLost("not connected (reconnecting)")
+        if link.failure is not None:
+            raise self._lost(link.failure)
+        return link
+
+    async def _request_on(
+        self, link: _Link, action: Action, kind: ActionKind, waiter: _Waiter | None = None
+    ) -> Outcome:
+        """Send ``action`` on ``link`` and wait for its outcome (see :class:`Correlator`)."""
+        action_id = action.action_id
+        if action_id is None:
+            action_id = self._ids()
+            while action_id in link.correlator:  # a caller's ID could look like ours
+                action_id = self._ids()
+        data = serialize_action(action, action_id)
+        if link.failure is not None:
+            raise self._lost(link.failure)
+        while len(link.wbuf) > _WRITE_HIGH_WATER:
+            drained = link.drained = link.drained or anyio.Event()
+            await drained.wait()
+            if link.failure is not None:
+                raise self._lost(link.failure)
+        link.correlator.start(action_id, kind)  # LocalProtocolError if already in flight
+        if waiter is None:
+            waiter = _Waiter()
+        link.waiters[action_id] = waiter
+        # From here to the wait nothing awaits: the bytes go into the buffer whole, so a
+        # cancellation can only happen while waiting for the answer.
+        link.wbuf += data
+        wake = link.writer_wake
+        if wake is not None:
+            link.writer_wake = None
+            wake.set()
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug("sent %r as ActionID %s", action, action_id)
+        try:
+            await waiter.wake.wait()
+        finally:
+            if not waiter.done:
+                # Cancelled: forget the action; its answer, if it comes, is dropped.
+                link.correlator.forget(action_id)
+                link.waiters.pop(action_id, None)
+                logger.debug("ActionID %s cancelled; a late answer will be ignored", action_id)
+        if waiter.error is not None:
+            raise waiter.error
+        assert waiter.outcome is not None
+        return waiter.outcome
+
+    async def send(self, action: ActionLike, *, raise_on_error: bool = True) -> Response:
+        """Send an action and wait for its answer.
+
+        For an EventList action the answer is an :class:`EventListResponse`: the response with
+        ``.items`` and ``.complete`` (see also :meth:`collect` and :meth:`stream`).
+
+        Cancel it with the caller's cancel scope (``with anyio.fail_after(5): ...``): the
+        action is forgotten, its late answer ignored, and the connection stays usable. The
+        server may still have executed it.
+
+        Raises:
+            ActionError: on ``Response: Error`` (unless ``raise_on_error`` is False: then the
+                error response is returned). :class:`PermissionDenied` for a missing write
+                permission; :class:`EventListError` for ``EventList: cancelled``.
+            LimitExceeded: an EventList went beyond ``max_list_items``.
+            LocalProtocolError: the action cannot be sent safely, or its ActionID is in flight.
+            ConnectionLost: the link died before the answer came (never re-sent).
+            ClientClosed: the client is closed.
+        """
+        act = _as_action(action)
+        link = self._usable_link()
+        outcome = await self._request_on(link, act, ActionKind.COLLECT)
+        result = self._result(outcome, raise_on_error)
+        if isinstance(result, Response) and not result.is_error:
+            self._remember_session_action(act)
+        return result
+
+    async def collect(self, action: ActionLike, *, raise_on_error: bool = True) -> EventListResponse:
+        """Like :meth:`send` for an EventList action, typed as :class:`EventListResponse`.
+
+        Raises:
+            LocalProtocolError: the server answered with a plain response, not an EventList.
+        """
+        result = await self.send(action, raise_on_error=raise_on_error)
+        if isinstance(result, EventListResponse):
+            return result
+        if result.is_error:  # only with raise_on_error=False
+            return EventListResponse._make(result, (), None)
+        raise LocalProtocolError(f"{_as_action(action).name} did not answer with an EventList")
+
+    def _result(self, outcome: Outcome, raise_on_error: bool) -> Response:
+        make = self._make
+        factory = self._factory
+        if isinstance(outcome, Answered):
+            if outcome.response.is_error and raise_on_error:
+                raise _error_for(outcome.response)
+            return outcome.response
+        if isinstance(outcome, ListDone):
+            items = tuple(make(item, factory) for item in outcome.items)
+            return EventListResponse._make(
+                outcome.response, items, make(outcome.complete, factory)
+            )
+        if isinstance(outcome, ListFailed):
+            items = tuple(make(item, factory) for item in outcome.items)
+            if raise_on_error:
+                raise EventListError(outcome.response, items)
+            complete = make(outcome.event, factory) if outcome.event is not None else None
+            return EventListResponse._make(outcome.response, items, complete)
+        if isinstance(outcome, ListOverflow):
+            raise LimitExceeded("max_list_items", outcome.max_items)
+        raise AssertionError(f"unexpected outcome {outcome!r}")  # pragma: no cover
+
+    def _remember_session_action(self, action: Action) -> None:
+        name = action.name.lower()
+        if name == "events":
+            # Only the latest mask matters.
+            self._session_actions = [
+                a for a in self._session_actions if a.name.lower() != "events"
+            ]
+            self._session_actions.append(_without_action_id(action))
+        elif name == "filter":
+            self._session_actions.append(_without_action_id(action))
+
+    async def events_mask(self, mask: bool | str | Iterable[str]) -> Response:
+        """Change which event classes this session receives (the ``Events`` action).
+
+        Re-applied after each reconnect.
+        """
+        return await self.send(Action("Events", EventMask=_events_value(mask)))
+
+    async def add_filter(self, expression: str) -> Response:
+        """Add a server-side event filter (the ``Filter`` action, ``Operation: Add``).
+
+        Re-applied after each reconnect. ``expression`` is Asterisk's filter syntax, e.g.
+        ``"Event: Newchannel"`` or ``"!Channel: Local/*"``.
+        """
+        return await self.send(Action("Filter", Operation="Add", Filter=expression))
+
+    async def originate(self, action: ActionLike, *, raise_on_error: bool = True) -> OriginateResult:
+        """Send an ``Originate`` with ``Async: true`` and wait for its ``OriginateResponse``.
+
+        ``Async: true`` is added if the action lacks it. A call that fails to connect is an
+        :class:`OriginateResult` with ``success`` False, not an exception. Bound the wait with
+        a cancel scope (the ``Timeout`` field of Originate is in milliseconds and is Asterisk's).
+
+        Raises:
+            ActionError: Asterisk refused the originate (e.g. :class:`PermissionDenied`).
+            LocalProtocolError: ``action`` is not an Originate, or says ``Async: false``.
+        """
+        act = _as_action(action)
+        if act.name.lower() != "originate":
+            raise LocalProtocolError(f"originate() takes an Originate action, not {act.name}")
+        async_value = act.get("Async")
+        if async_value is None:
+            act = Action(act.name, (*act.fields, ("Async", "true")))
+        elif async_value.lower() not in ("true", "yes", "1", "on"):
+            raise LocalProtocolError("originate() needs Async: true; use send() to wait in line")
+        link = self._usable_link()
+        outcome = await self._request_on(link, act, ActionKind.ORIGINATE)
+        if isinstance(outcome, OriginateDone):
+            return OriginateResult(outcome.response, self._make(outcome.event, self._factory))
+        response = self._result(outcome, raise_on_error)
+        return OriginateResult(response, None)
+
+    def stream(self, action: ActionLike, *, buffer: int = 10_000) -> ListStream:
+        """Send an EventList action and consume its items as they arrive::
+
+            async with ami.stream(Action("CoreShowChannels")) as items:
+                async for channel in items:
+                    ...
+            print(items.complete["ListItems"])
+
+        Entering waits for the response (raising :class:`ActionError` on an error). Up to
+        ``buffer`` items wait for the consumer; a consumer further behind fails with
+        :class:`SubscriptionOverflow`. Leaving early forgets the rest of the list.
+        """
+        return ListStream(self, _as_action(action), buffer)
+
+    # -- subscriptions -----------------------------------------------------------------------
+
+    def subscribe(
+        self,
+        *filters: EventFilter,
+        buffer: int = 10_000,
+        overflow: Overflow | str = Overflow.DROP_OLDEST,
+    ) -> Subscription[Any]:
+        """Receive events: an async context manager yielding an async iterator.
+
+        ::
+
+            async with ami.subscribe("Newchannel", "Hangup") as events:
+                async for event in events:
+                    ...
+
+        Args:
+            *filters: Event names (case-insensitive), event classes with ``EVENT_NAME`` (the
+                typed catalogue), :class:`~ami_client.Event` (every event), or predicates
+                called with each event. An event matching any filter is delivered; no filter
+                means every event.
+            buffer: How many events may wait for this subscriber.
+            overflow: :class:`Overflow` policy when the buffer is full: ``"drop_oldest"``,
+                ``"drop_newest"`` (both counted in ``statistics().dropped``) or ``"fail"``.
+        """
+        compiled = compile_filters(filters)
+
+        def attach(sub: Subscription[Any]) -> None:
+            if self._state is ConnectionState.CLOSED:
+                sub._end(self._lost(self._failure) if self._failure is not None else None)
+                return
+            self._subscriptions = (*self._subscriptions, sub)
+
+        def detach(sub: Subscription[Any]) -> None:
+            self._subscriptions = tuple(s for s in self._subscriptions if s is not sub)
+
+        return Subscription(
+            compiled, max_buffer=buffer, overflow=overflow, attach=attach, detach=detach
+        )
+
+
+def _without_action_id(action: Action) -> Action:
+    if action.action_id is None:
+        return action
+    return Action(action.name, [(k, v) for k, v in action.fields if k.lower() != "actionid"])
+
+
+class _StreamWaiter(_Waiter):
+    __slots__ = ("buffer", "item_wake", "max_buffer", "overflowed")
+
+    def __init__(self, max_buffer: int) -> None:
+        super().__init__()
+        self.buffer: deque[Event] = deque()
+        self.max_buffer = max_buffer
+        self.item_wake: anyio.Event | None = None
+        self.overflowed = False
+
+    def started(self, response: Response) -> None:
+        # Wake the sender (the stream's __aenter__) without ending the waiter.
+        self.wake.set()
+
+    def item(self, event: Event) -> None:
+        if self.overflowed:
+            return
+        if len(self.buffer) >= self.max_buffer:
+            self.overflowed = True
+            self.buffer.clear()
+        else:
+            self.buffer.append(event)
+        self._wake_items()
+
+    def finish(self, outcome: Outcome | None, error: BaseException | None = None) -> None:
+        super().finish(outcome, error)
+        self._wake_items()
+
+    def _wake_items(self) -> None:
+        wake = self.item_wake
+        if wake is not None:
+            self.item_wake = None
+            wake.set()
+
+
+class ListStream:
+    """The items of one EventList as they arrive; made by :meth:`AMIClient.stream`.
+
+    Attributes:
+        response: The response that started the list (after entering).
+        complete: The completion event, once iteration has ended (None before, or if the
+            action answered with a plain response).
+    """
+
+    def __init__(self, client: AMIClient, action: Action, buffer: int) -> None:
+        if not isinstance(buffer, int) or buffer < 1:
+            raise ValueError(f"buffer must be a positive int, not {buffer!r}")
+        self._client = client
+        self._action = action
+        self._waiter = _StreamWaiter(buffer)
+        self._link: _Link | None = None
+        self._action_id: str | None = None
+        self.response: Response | None = None
+        self.complete: Any = None
+
+    async def __aenter__(self) -> ListStream:
+        client = self._client
+        link = client._usable_link()
+        waiter = self._waiter
+        action = self._action
+        if action.action_id is None:
+            action = Action(action.name, (*action.fields, ("ActionID", client._ids())))
+        self._action_id = action.action_id
+        self._link = link
+        try:
+            await client._request_on(link, action, ActionKind.STREAM, waiter)
+        except BaseException:
+            self._forget()
+            raise
+        outcome = waiter.outcome
+        if outcome is None:  # ListStarted: the response is in the correlator's state
+            self.response = _started_response(link, self._action_id)
+            return self
+        self._forget()
+        # The list ended at once: an error, an empty/cancelled list, or a plain response.
+        result = client._result(outcome, True)
+        self.response = result
+        if isinstance(result, EventListResponse):
+            self.complete = result.complete
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._forget()
+
+    def _forget(self) -> None:
+        link, action_id = self._link, self._action_id
+        if link is not None and action_id is not None and not self._waiter.done:
+            link.correlator.forget(action_id)
+            link.waiters.pop(action_id, None)
+        self._waiter.buffer.clear()
+
+    def __aiter__(self) -> ListStream:
+        return self
+
+    async def __anext__(self) -> Any:
+        waiter = self._waiter
+        client = self._client
+        while True:
+            if waiter.overflowed:
+                self._forget()
+                raise SubscriptionOverflow(
+                    f"list consumer fell {waiter.max_buffer} items behind; rest of list dropped"
+                )
+            if waiter.buffer:
+                await anyio.lowlevel.checkpoint()
+                if waiter.buffer:
+                    return client._make(waiter.buffer.popleft(), client._factory)
+                continue
+            if waiter.done:
+                if waiter.error is not None:
+                    raise waiter.error
+                outcome = waiter.outcome
+                if isinstance(outcome, ListDone):
+                    self.complete = client._make(outcome.complete, client._factory)
+                    raise StopAsyncIteration
+                if outcome is not None:
+                    client._result(outcome, True)  # raises for ListFailed / ListOverflow
+                raise StopAsyncIteration
+            wake = waiter.item_wake = anyio.Event()
+            await wake.wait()
+
+
+def _started_response(link: _Link, action_id: str) -> Response | None:
+    pending = link.correlator._pending.get(action_id)
+    return pending.response if pending is not None else None
+
+
+def connect(
+    host: str = "127.0.0.1",
+    port: int = 5038,
+    *,
+    username: str,
+    secret: str,
+    ssl: Any = None,
+    server_hostname: str | None = None,
+    auth: str = "plain",
+    events: bool | str | Iterable[str] = True,
+    reconnect: ReconnectPolicy | None = None,
+    keepalive: Keepalive | float | None = Keepalive(),
+    limits: Limits = DEFAULT_LIMITS,
+    max_list_items: int = 100_000,
+    connect_timeout: float = 10.0,
+    event_factory: EventFactory | None = None,
+    transport_factory: TransportFactory | None = None,
+) -> AMIClient:
+    """Open an AMI connection: ``async with connect(...) as ami:`` (see :class:`AMIClient`).
+
+    Entering connects and logs in (raising :class:`AuthenticationError` for bad credentials,
+    :class:`ConnectTimeout` after ``connect_timeout``); leaving logs off and closes.
+    """
+    return AMIClient(
+        host,
+        port,
+        username=username,
+        secret=secret,
+        ssl=ssl,
+        server_hostname=server_hostname,
+        auth=auth,
+        events=events,
+        reconnect=reconnect,
+        keepalive=keepalive,
+        limits=limits,
+        max_list_items=max_list_items,
+        connect_timeout=connect_timeout,
+        event_factory=event_factory,
+        transport_factory=transport_factory,
+    )
+
+
+_ = math  # keep import for float checks in future policies

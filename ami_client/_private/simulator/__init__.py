@@ -1,0 +1,1 @@
+"""The AMI server simulator behind :mod:`ami_client.testing` (never imports the client)."""

@@ -1,0 +1,140 @@
+"""A small dialplan: contexts of extensions, each a list of ``(application, data)`` priorities.
+
+Enough of ``extensions.conf`` for tests: exact extensions and ``_`` patterns (``X Z N . ! [..]``),
+``${VAR}`` and ``${VAR:offset[:length]}`` substitution (``EXTEN``, ``CHANNEL``, ``CONTEXT`` and
+channel variables). The default dialplan is the real test server's ``ami-test`` context
+(tests/asterisk/server.py), so the same scenario runs on both.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+
+__all__ = ["Dialplan", "default_dialplan", "substitute"]
+
+Priority = tuple[str, str]  # (application, data)
+
+
+def _pattern_regex(pattern: str) -> re.Pattern[str]:
+    out = []
+    i = 0
+    body = pattern[1:]
+    while i < len(body):
+        c = body[i]
+        if c == "X":
+            out.append("[0-9]")
+        elif c == "Z":
+            out.append("[1-9]")
+        elif c == "N":
+            out.append("[2-9]")
+        elif c == ".":
+            out.append(".+")
+        elif c == "!":
+            out.append(".*")
+        elif c == "[":
+            end = body.index("]", i)
+            out.append(f"[{body[i + 1 : end]}]")
+            i = end
+        else:
+            out.append(re.escape(c))
+        i += 1
+    return re.compile("".join(out) + r"\Z")
+
+
+class Dialplan:
+    """Contexts → extensions → priorities. Build it with :meth:`add`."""
+
+    def __init__(self) -> None:
+        self._exact: dict[str, dict[str, list[Priority]]] = {}
+        self._patterns: dict[str, list[tuple[re.Pattern[str], list[Priority]]]] = {}
+
+    def add(self, context: str, exten: str, priorities: Iterable[Priority | str]) -> None:
+        """Add an extension. Priorities are ``(app, data)`` or ``"App(data)"`` strings."""
+        steps: list[Priority] = []
+        for p in priorities:
+            if isinstance(p, str):
+                app, _, rest = p.partition("(")
+                steps.append((app.strip(), rest[:-1] if rest.endswith(")") else rest))
+            else:
+                steps.append(p)
+        if exten.startswith("_"):
+            self._patterns.setdefault(context, []).append((_pattern_regex(exten), steps))
+        else:
+            self._exact.setdefault(context, {})[exten] = steps
+
+    def has_context(self, context: str) -> bool:
+        return context in self._exact or context in self._patterns
+
+    def lookup(self, context: str, exten: str) -> list[Priority] | None:
+        """The priorities of ``exten@context`` (exact match first, then patterns in order)."""
+        steps = self._exact.get(context, {}).get(exten)
+        if steps is not None:
+            return steps
+        for regex, psteps in self._patterns.get(context, []):
+            if regex.match(exten):
+                return psteps
+        return None
+
+    def exists(self, context: str, exten: str, priority: int = 1) -> bool:
+        steps = self.lookup(context, exten)
+        return steps is not None and 1 <= priority <= len(steps)
+
+    def extensions(self, context: str) -> list[str]:
+        return list(self._exact.get(context, {}))
+
+
+_VAR = re.compile(r"\$\{([A-Za-z0-9_()]+)(?::(-?\d+)(?::(-?\d+))?)?\}")
+
+
+def substitute(text: str, lookup: Callable[[str], str]) -> str:
+    """Expand ``${NAME}`` / ``${NAME:offset[:length]}`` (one level, like simple dialplan use)."""
+
+    def repl(m: re.Match[str]) -> str:
+        value = lookup(m.group(1))
+        if m.group(2) is not None:
+            value = value[int(m.group(2)) :]
+        if m.group(3) is not None:
+            value = value[: int(m.group(3))]
+        return value
+
+    return _VAR.sub(repl, text)
+
+
+def default_dialplan(context: str = "ami-test", variable: str = "AMI_TEST_VAR") -> Dialplan:
+    """The ``ami-test`` context of the project's real test Asterisk, extension by extension."""
+    plan = Dialplan()
+    ext: Mapping[str, list[str]] = {
+        "echo": ["Answer()", "Echo()", "Hangup()"],
+        "wait": ["Answer()", "Wait(30)", "Hangup()"],
+        "_wait-.": ["Answer()", "Wait(${EXTEN:5})", "Hangup()"],
+        "ring": ["Ringing()", "Wait(30)", "Hangup()"],
+        "hangup": ["Answer()", "Hangup(16)"],
+        "busy": ["Busy(1)", "Hangup(17)"],
+        "congestion": ["Congestion(1)", "Hangup(34)"],
+        "dial-local": [f"Set({variable}=dial-local)", f"Dial(Local/wait@{context}/n,30)", "Hangup()"],
+        "dial-short": [
+            f"Set({variable}=dial-short)",
+            f"Dial(Local/wait-2@{context}/n,30)",
+            "Hangup()",
+        ],
+        "dial-busy": [f"Dial(Local/busy@{context}/n,10)", "Hangup()"],
+        "dial-noanswer": [f"Dial(Local/ring@{context}/n,2)", "Hangup()"],
+        "setvar": [
+            "Answer()",
+            f"Set({variable}=set-by-dialplan)",
+            "Set(__AMI_INHERITED=yes)",
+            "Set(CALLERID(name)=AMI Test)",
+            "Wait(1)",
+            "Hangup()",
+        ],
+        "userevent": [
+            "Answer()",
+            "UserEvent(AmiTest,Source: dialplan,Channel: ${CHANNEL})",
+            "Wait(1)",
+            "Hangup()",
+        ],
+    }
+    for exten, steps in ext.items():
+        plan.add(context, exten, steps)
+    return plan

@@ -1,0 +1,571 @@
+"""The simulator's telephony engine: Local channels, a dialplan interpreter, Dial, bridges.
+
+It reproduces the event sequences Asterisk 22 publishes for the same scenario (transcript
+originate.ami and the fidelity suite in tests/simulator/test_fidelity.py): each channel lives
+in its own task (like Asterisk's channel threads), so events of different channels interleave
+as they would, while each channel's own sequence follows Asterisk's.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Awaitable, Callable, Sequence
+
+import anyio
+import anyio.abc
+import attrs
+
+from ami_client._private.message import Event
+from ami_client._private.simulator.channels import CAUSE_TEXT, Bridge, Channel, Fields
+from ami_client._private.simulator.dialplan import Dialplan, substitute
+from ami_client._private.simulator.permissions import EVENT_CLASSES, privilege_text
+
+__all__ = ["OriginateResult", "Pbx"]
+
+Job = Callable[[], Awaitable[bool]]
+
+# Variables Dial() clears on the caller before dialling (Asterisk 22 app_dial.c, in this order).
+_DIAL_VARS = (
+    "DIALSTATUS",
+    "DIALEDPEERNUMBER",
+    "DIALEDPEERNAME",
+    "ANSWEREDTIME",
+    "ANSWEREDTIME_MS",
+    "DIALEDTIME",
+    "DIALEDTIME_MS",
+    "RINGTIME",
+    "RINGTIME_MS",
+    "PROGRESSTIME",
+    "PROGRESSTIME_MS",
+)
+# OriginateResponse ``Reason`` codes (AST_CONTROL_*: 0 failure, 1 hangup, 3 no answer, 4 answer,
+# 5 busy, 8 congestion).
+_REASON = {"ANSWER": 4, "BUSY": 5, "CONGESTION": 8, "NOANSWER": 3, "CANCEL": 1, "CHANUNAVAIL": 0}
+
+
+@attrs.frozen
+class OriginateResult:
+    """What an Originate came to."""
+
+    status: str  # ANSWER, BUSY, CONGESTION, NOANSWER, CANCEL, CHANUNAVAIL
+    channel: Channel | None
+
+    @property
+    def success(self) -> bool:
+        return self.status == "ANSWER"
+
+    @property
+    def reason(self) -> int:
+        return _REASON.get(self.status, 0)
+
+
+class Pbx:
+    """Channels, bridges and the dialplan, publishing events through ``emit``."""
+
+    def __init__(
+        self,
+        *,
+        emit: Callable[[Event], None],
+        dialplan: Dialplan,
+        channelvars: Sequence[str],
+        time_scale: float = 1.0,
+    ) -> None:
+        self._emit = emit
+        self.dialplan = dialplan
+        self.channelvars = tuple(channelvars)
+        self.time_scale = time_scale
+        self.channels: dict[str, Channel] = {}
+        self.bridges: dict[str, Bridge] = {}
+        self.global_vars: dict[str, str] = {}
+        self.calls_processed = 0
+        self._tg: anyio.abc.TaskGroup | None = None
+        self._epoch = int(time.time())
+        self._next_uid = 0
+        self._next_local = 0
+
+    # ---- plumbing ---------------------------------------------------------------------
+
+    def attach(self, task_group: anyio.abc.TaskGroup) -> None:
+        """Give the engine the task group its channel tasks run in."""
+        self._tg = task_group
+
+    def _spawn(self, fn: Callable[[], Awaitable[object]]) -> None:
+        if self._tg is None:
+            raise RuntimeError("the simulator is not running")
+        self._tg.start_soon(fn)
+
+    def event(self, name: str, fields: Fields, privilege: str | None = None) -> None:
+        """Publish one event (``Privilege`` from the class table unless given)."""
+        priv = privilege if privilege is not None else privilege_text([EVENT_CLASSES[name]])
+        self._emit(Event([("Event", name), ("Privilege", priv), *fields]))
+
+    def snap(self, chan: Channel, prefix: str = "") -> Fields:
+        return chan.snapshot(self.channelvars, prefix)
+
+    async def sleep(self, seconds: float) -> None:
+        """Sleep ``seconds`` of simulated time (scaled by ``time_scale``)."""
+        await anyio.sleep(max(0.0, seconds) * self.time_scale)
+
+    def find_channel(self, name: str) -> Channel | None:
+        """A live channel by name (case-insensitive, as Asterisk looks them up)."""
+        chan = self.channels.get(name)
+        if chan is not None:
+            return chan
+        lowered = name.lower()
+        return next((c for c in self.channels.values() if c.name.lower() == lowered), None)
+
+    def _uniqueid(self) -> str:
+        uid = f"{self._epoch}.{self._next_uid}"
+        self._next_uid += 1
+        return uid
+
+    # ---- channel state ----------------------------------------------------------------
+
+    def new_local_pair(
+        self, exten: str, context: str, linkedid: str | None = None
+    ) -> tuple[Channel, Channel]:
+        """Create ``Local/exten@context-XXXXXXXX;1`` (Down) and ``;2`` (Ring): two Newchannel."""
+        base = f"Local/{exten}@{context}-{self._next_local:08x}"
+        self._next_local += 1
+        uid1 = self._uniqueid()
+        one = Channel(name=f"{base};1", uniqueid=uid1, linkedid=linkedid or uid1,
+                      context=context, exten=exten, state=0)  # fmt: skip
+        two = Channel(name=f"{base};2", uniqueid=self._uniqueid(), linkedid=linkedid or uid1,
+                      context=context, exten=exten, state=4)  # fmt: skip
+        one.local_peer, two.local_peer = two, one
+        for chan in (one, two):
+            self.channels[chan.name] = chan
+            self.calls_processed += 1
+            self.event("Newchannel", self.snap(chan))
+        return one, two
+
+    def set_state(self, chan: Channel, state: int) -> None:
+        if chan.state != state and chan.alive:
+            chan.state = state
+            self.event("Newstate", self.snap(chan))
+
+    def set_var(self, chan: Channel, name: str, value: str) -> None:
+        """Set a channel variable (``_``/``__`` inheritance prefixes stripped): VarSet."""
+        name = name.lstrip("_")
+        chan.variables[name] = value
+        self.event("VarSet", [*self.snap(chan), ("Variable", name), ("Value", value)])
+
+    def set_callerid(self, chan: Channel, num: str | None, name: str | None) -> None:
+        if num is not None:
+            chan.caller_num = num
+        if name is not None:
+            chan.caller_name = name
+        self.event(
+            "NewCallerid",
+            [*self.snap(chan), ("CID-CallingPres", "0 (Presentation Allowed, Not Screened)")],
+        )
+
+    def set_connected(self, chan: Channel, num: str, name: str) -> None:
+        chan.connected_num, chan.connected_name = num, name
+        self.event("NewConnectedLine", self.snap(chan))
+
+    def answer(self, chan: Channel) -> None:
+        """Answer ``chan``; a Local ``;2`` answers its ``;1`` too (transcript originate.ami)."""
+        self.set_state(chan, 6)
+        chan.answered.set()
+        peer = chan.local_peer
+        if peer is not None and chan.name.endswith(";2") and peer.alive:
+            self.set_state(peer, 6)
+            peer.answered.set()
+
+    def signal_outcome(self, chan: Channel, result: str) -> None:
+        """A Local ``;2`` tells the dialling side of ``;1`` that the call failed (BUSY...)."""
+        peer = chan.local_peer
+        if peer is not None and peer.dial_result is None:
+            peer.dial_result = result
+            peer.dial_result_set.set()
+
+    def request_hangup(self, chan: Channel, cause: int = 16, *, queued: bool = False) -> None:
+        """Ask ``chan`` to hang up: SoftHangupRequest (or HangupRequest when ``queued``)."""
+        if not chan.alive or chan.hangup_requested:
+            return
+        chan.hangup_requested = True
+        chan.queued_hangup = queued
+        if cause and not chan.hangup_cause:
+            chan.hangup_cause = cause
+        name = "HangupRequest" if queued else "SoftHangupRequest"
+        self.event(name, [*self.snap(chan), ("Cause", str(cause))])
+        if chan.scope is not None:
+            chan.scope.cancel()
+
+    def destroy(self, chan: Channel) -> None:
+        """Hang ``chan`` up now: its Local peer is asked to follow, it leaves its bridge, Hangup."""
+        if not chan.alive:
+            return
+        chan.alive = False
+        peer = chan.local_peer
+        if peer is not None and peer.alive and not peer.hangup_requested:
+            if chan.name.endswith(";2") and peer.scope is not None and peer.answered.is_set():
+                # Asterisk 22 tells a running ;1 how its ;2 ended (originate.ami).
+                self.set_var(peer, "CHANLOCALSTATUS", "ANSWER")
+            self.request_hangup(peer, chan.hangup_cause, queued=True)
+        bridge = self._bridge_leave(chan, clear_peer=True) if chan.bridge is not None else None
+        cause = chan.hangup_cause
+        self.event(
+            "Hangup",
+            [*self.snap(chan), ("Cause", str(cause)), ("Cause-txt", CAUSE_TEXT.get(cause, "Unknown"))],
+        )
+        self.channels.pop(chan.name, None)
+        if chan.scope is not None:
+            chan.scope.cancel()
+        chan.gone.set()
+        chan.dial_result_set.set()
+        if bridge is not None:
+            self._dissolve_if_alone(bridge)
+
+    # ---- channel lives ----------------------------------------------------------------
+
+    def start(self, chan: Channel, job: Job | None) -> None:
+        """Run ``chan``'s life in its own task: ``job`` (a dialplan), or parked when None."""
+        self._spawn(lambda: self._life(chan, job))
+
+    def assign(self, chan: Channel, job: Job) -> None:
+        """Give a running channel new work (Redirect, answered originate, transfer)."""
+        chan.next_job = job  # type: ignore[attr-defined]
+        if chan.scope is not None:
+            chan.scope.cancel()
+
+    def pbx_job(self, chan: Channel, context: str, exten: str, priority: int) -> Job:
+        return lambda: self.run_pbx(chan, context, exten, priority)
+
+    async def _life(self, chan: Channel, job: Job | None) -> None:
+        try:
+            while chan.alive and not chan.hangup_requested:
+                finished = False
+                with anyio.CancelScope() as scope:
+                    chan.scope = scope
+                    if job is None:
+                        await anyio.sleep_forever()
+                    else:
+                        finished = await job()
+                chan.scope = None
+                if not chan.alive:
+                    return
+                if chan.hangup_requested:
+                    if job is not None and chan.queued_hangup:
+                        # The running application notices the queued hangup (originate.ami).
+                        self.event("SoftHangupRequest", [*self.snap(chan), ("Cause", "16")])
+                    break
+                if finished:
+                    break
+                job = getattr(chan, "next_job", None)
+                chan.next_job = None  # type: ignore[attr-defined]
+        finally:
+            with anyio.CancelScope(shield=True):
+                self.destroy(chan)
+
+    async def run_pbx(self, chan: Channel, context: str, exten: str, priority: int) -> bool:
+        """Run the dialplan from ``exten@context:priority``. True when the channel should hang up."""
+        while True:
+            steps = self.dialplan.lookup(context, exten)
+            if steps is None or not 1 <= priority <= len(steps):
+                return True  # nothing more to run: Asterisk hangs the channel up
+            app, raw = steps[priority - 1]
+            data = substitute(raw, lambda n: self._lookup_var(chan, n, exten, context))
+            chan.context, chan.exten, chan.priority = context, exten, priority
+            chan.application, chan.appdata = app, data
+            self.event(
+                "Newexten",
+                [*self.snap(chan), ("Extension", exten), ("Application", app), ("AppData", data)],
+            )
+            if await self.exec_app(chan, app, data):
+                return True
+            if chan.goto is not None:
+                context, exten, priority = chan.goto
+                chan.goto = None
+            else:
+                priority += 1
+
+    def _lookup_var(self, chan: Channel, name: str, exten: str, context: str) -> str:
+        builtin = {"EXTEN": exten, "CONTEXT": context, "CHANNEL": chan.name,
+                   "UNIQUEID": chan.uniqueid}  # fmt: skip
+        if name in builtin:
+            return builtin[name]
+        return chan.variables.get(name, self.global_vars.get(name, ""))
+
+    async def exec_app(self, chan: Channel, app: str, data: str) -> bool:
+        """Run one application. True when the channel must hang up afterwards."""
+        name = app.lower()
+        if name == "answer":
+            self.answer(chan)
+        elif name == "wait":
+            await self.sleep(_float(data, 0.0))
+        elif name in ("echo", "bridgewait", "confbridge", "queue"):
+            await anyio.sleep_forever()
+        elif name == "hangup":
+            cause = int(data) if data.strip().isdigit() else 16
+            chan.hangup_cause = chan.hangup_cause or cause
+            self.request_hangup(chan, 16)
+            return True
+        elif name == "set":
+            self._app_set(chan, data)
+        elif name == "ringing":
+            peer = chan.local_peer
+            self.set_state(peer if peer is not None and chan.name.endswith(";2") else chan, 5)
+        elif name in ("busy", "congestion"):
+            busy = name == "busy"
+            chan.hangup_cause = 17 if busy else 34
+            self.set_state(chan, 7)
+            self.signal_outcome(chan, "BUSY" if busy else "CONGESTION")
+            await self.sleep(_float(data, 10.0))
+        elif name == "dial":
+            return await self._app_dial(chan, data)
+        elif name == "userevent":
+            self._app_userevent(chan, data)
+        elif name in ("noop", "verbose", "log", "progress"):
+            pass
+        else:
+            return True  # Asterisk: "No application 'X' for extension", then hangup
+        return False
+
+    def _app_set(self, chan: Channel, data: str) -> None:
+        key, _, value = data.partition("=")
+        upper = key.strip().upper()
+        if upper == "CALLERID(NAME)":
+            self.set_callerid(chan, None, value)
+        elif upper in ("CALLERID(NUM)", "CALLERID(NUMBER)"):
+            self.set_callerid(chan, value, None)
+        else:
+            self.set_var(chan, key.strip(), value)
+
+    def _app_userevent(self, chan: Channel, data: str) -> None:
+        name, *headers = data.split(",")
+        fields: Fields = [*self.snap(chan), ("UserEvent", name.strip())]
+        for header in headers:
+            k, _, v = header.partition(":")
+            if k.strip():
+                fields.append((k.strip(), v.strip()))
+        self.event("UserEvent", fields)
+
+    # ---- dialling ---------------------------------------------------------------------
+
+    def _split_local(self, target: str) -> tuple[str, str, str] | None:
+        tech, _, resource = target.partition("/")
+        if tech.lower() != "local":
+            return None
+        where, _, opts = resource.partition("/")
+        exten, _, context = where.partition("@")
+        return exten, context or "default", opts
+
+    async def _wait_outcome(self, one: Channel, timeout: float | None) -> str:
+        """Wait until the outgoing ``;1`` is answered, fails or times out; its status."""
+        with anyio.move_on_after(math.inf if timeout is None else timeout * self.time_scale):
+            async with anyio.create_task_group() as tg:
+
+                async def answered() -> None:
+                    await one.answered.wait()
+                    tg.cancel_scope.cancel()
+
+                async def failed() -> None:
+                    await one.dial_result_set.wait()
+                    tg.cancel_scope.cancel()
+
+                tg.start_soon(answered)
+                tg.start_soon(failed)
+        if one.answered.is_set() and one.alive:
+            return "ANSWER"
+        if one.dial_result is not None:
+            return one.dial_result
+        return "NOANSWER" if one.alive else "CANCEL"
+
+    async def originate(
+        self,
+        target: str,
+        *,
+        context: str | None,
+        exten: str | None,
+        priority: int,
+        application: str | None,
+        data: str,
+        callerid: tuple[str | None, str | None] | None,
+        variables: Sequence[tuple[str, str]],
+        timeout: float,
+    ) -> OriginateResult:
+        """Place an outgoing call as the Originate action does; wait for its outcome."""
+        parts = self._split_local(target)
+        if parts is None or not parts[0]:
+            return OriginateResult("CHANUNAVAIL", None)
+        lexten, lcontext, opts = parts
+        one, two = self.new_local_pair(lexten, lcontext)
+        one.application, one.appdata = "AppDial2", "(Outgoing Line)"
+        self.event(
+            "Newexten",
+            [*self.snap(one), ("Extension", lexten), ("Application", "AppDial2"),
+             ("AppData", "(Outgoing Line)")],
+        )  # fmt: skip
+        for chan in (one, two):
+            for key, value in variables:
+                self.set_var(chan, key, value)
+            if callerid is not None:
+                num, name = callerid
+                self.set_callerid(chan, num, name)
+                self.set_connected(chan, num or "<unknown>", name or "<unknown>")
+        if not self.dialplan.exists(lcontext, lexten):
+            # Local's call() fails: no LocalBridge, no DialBegin (Asterisk 22, probed).
+            self.destroy(two)
+            self.destroy(one)
+            return OriginateResult("CHANUNAVAIL", None)
+        self._local_bridge(one, two, optimize="n" not in opts)
+        self.event("DialBegin", [*self.snap(one, "Dest"), ("DialString", f"{lexten}@{lcontext}")])
+        self.start(two, self.pbx_job(two, lcontext, lexten, 1))
+        self.start(one, None)
+        status = await self._wait_outcome(one, timeout)
+        self.event("DialEnd", [*self.snap(one, "Dest"), ("DialStatus", status)])
+        if status != "ANSWER":
+            self.destroy(one)
+            return OriginateResult(status, None)
+        if application:
+            app, app_data = application, data
+
+            async def run_app() -> bool:
+                await self.exec_app(one, app, app_data)
+                return True
+
+            self.assign(one, run_app)
+        else:
+            self.assign(one, self.pbx_job(one, context or "default", exten or "s", priority))
+        return OriginateResult("ANSWER", one)
+
+    def _local_bridge(self, one: Channel, two: Channel, *, optimize: bool) -> None:
+        self.event(
+            "LocalBridge",
+            [*self.snap(one, "LocalOne"), *self.snap(two, "LocalTwo"), ("Context", two.context),
+             ("Exten", two.exten), ("LocalOptimization", "Yes" if optimize else "No")],
+        )  # fmt: skip
+
+    async def _app_dial(self, chan: Channel, data: str) -> bool:
+        args = data.split(",")
+        target = args[0].split("&")[0]
+        timeout = _float(args[1], 0.0) if len(args) > 1 and args[1].strip() else None
+        for var in _DIAL_VARS:
+            self.set_var(chan, var, "")
+        parts = self._split_local(target)
+        dialstring = target.partition("/")[2]
+        if parts is None or not self.dialplan.exists(parts[1], parts[0]):
+            self.set_var(chan, "DIALSTATUS", "CHANUNAVAIL")
+            return False
+        lexten, lcontext, opts = parts
+        started = time.monotonic()
+        one, two = self.new_local_pair(lexten, lcontext, linkedid=chan.linkedid)
+        self.set_var(one, "DIALEDPEERNUMBER", dialstring)
+        # Asterisk 22 gives the outgoing ;1 the caller's extension as its caller number and
+        # the caller's ID as connected line; it runs in the caller's context (originate.ami).
+        one.caller_name = chan.caller_name
+        one.caller_num = chan.exten
+        one.connected_num, one.connected_name = chan.caller_num, chan.caller_name
+        one.context, one.exten = chan.context, chan.exten
+        one.application, one.appdata = "AppDial", "(Outgoing Line)"
+        self.event(
+            "Newexten",
+            [*self.snap(one), ("Extension", one.exten), ("Application", "AppDial"),
+             ("AppData", "(Outgoing Line)")],
+        )  # fmt: skip
+        self.set_callerid(one, None, None)
+        self.event("NewConnectedLine", self.snap(one))
+        self.set_var(two, "DIALEDPEERNUMBER", dialstring)
+        two.connected_num, two.connected_name = one.caller_num, one.caller_name
+        self.set_callerid(two, chan.caller_num, chan.caller_name)
+        self.event("NewConnectedLine", self.snap(two))
+        self._local_bridge(one, two, optimize="n" not in opts)
+        self.event(
+            "DialBegin", [*self.snap(chan), *self.snap(one, "Dest"), ("DialString", dialstring)]
+        )
+        self.start(two, self.pbx_job(two, lcontext, lexten, 1))
+        self.start(one, None)
+        status = await self._wait_outcome(one, timeout)
+        if status != "ANSWER":
+            self.event("DialEnd", [*self.snap(chan), *self.snap(one, "Dest"), ("DialStatus", status)])
+            self.destroy(one)
+            self.set_var(chan, "DIALSTATUS", status)
+            return False
+        self.set_var(chan, "DIALSTATUS", "ANSWER")
+        self.set_var(chan, "DIALEDPEERNAME", one.name)
+        self.set_var(chan, "DIALEDPEERNUMBER", dialstring)
+        one.exten = ""
+        self.event("DialEnd", [*self.snap(chan), *self.snap(one, "Dest"), ("DialStatus", "ANSWER")])
+        self.answer(chan)
+        answered = time.monotonic()
+        bridge = self.create_bridge()
+        self.event(
+            "Newexten",
+            [*self.snap(one), ("Extension", ""), ("Application", "AppDial"),
+             ("AppData", "(Outgoing Line)")],
+        )  # fmt: skip
+        self.bridge_enter(bridge, one)
+        self.bridge_enter(bridge, chan)
+        await bridge.destroyed.wait()
+        now = time.monotonic()
+        for name, secs in (("ANSWEREDTIME", now - answered), ("DIALEDTIME", now - started)):
+            self.set_var(chan, name, str(int(secs)))
+            self.set_var(chan, f"{name}_MS", str(int(secs * 1000)))
+        self.set_var(chan, "DIALSTATUS", "ANSWER")
+        # The callee hung up: without Dial's g option the caller hangs up too.
+        self.request_hangup(chan, 16)
+        return True
+
+    # ---- bridges ----------------------------------------------------------------------
+
+    def create_bridge(self, **kwargs: str) -> Bridge:
+        bridge = Bridge(**kwargs)
+        self.bridges[bridge.uniqueid] = bridge
+        self.event("BridgeCreate", bridge.snapshot())
+        return bridge
+
+    def bridge_enter(self, bridge: Bridge, chan: Channel) -> None:
+        if chan.bridge is not None:
+            self._bridge_leave(chan, clear_peer=False)
+        bridge.channels.append(chan)
+        chan.bridge = bridge
+        self.event("BridgeEnter", [*bridge.snapshot(), *self.snap(chan)])
+        if len(bridge.channels) == 2:
+            a, b = bridge.channels
+            self.set_var(a, "BRIDGEPEER", b.name)
+            self.set_var(b, "BRIDGEPEER", a.name)
+
+    def _bridge_leave(self, chan: Channel, *, clear_peer: bool) -> Bridge | None:
+        bridge = chan.bridge
+        if bridge is None:
+            return None
+        if clear_peer and len(bridge.channels) == 2:
+            for c in bridge.channels:
+                self.set_var(c, "BRIDGEPEER", "")
+        bridge.channels.remove(chan)
+        chan.bridge = None
+        self.event("BridgeLeave", [*bridge.snapshot(), *self.snap(chan)])
+        return bridge
+
+    def bridge_leave(self, chan: Channel) -> None:
+        """Take ``chan`` out of its bridge; a basic bridge left with one channel dissolves."""
+        bridge = self._bridge_leave(chan, clear_peer=True)
+        if bridge is not None:
+            self._dissolve_if_alone(bridge)
+
+    def _dissolve_if_alone(self, bridge: Bridge) -> None:
+        if len(bridge.channels) > 1 or bridge.destroyed.is_set():
+            return
+        for chan in list(bridge.channels):
+            self._bridge_leave(chan, clear_peer=False)
+            if chan.scope is not None and getattr(chan, "next_job", None) is None:
+                # A channel parked in the bridge has nothing left to do: it hangs up.
+                if not chan.hangup_requested and chan.alive and not _runs_dial(chan):
+                    self.request_hangup(chan, 16)
+        self.bridges.pop(bridge.uniqueid, None)
+        self.event("BridgeDestroy", bridge.snapshot())
+        bridge.destroyed.set()
+
+
+def _runs_dial(chan: Channel) -> bool:
+    return chan.application.lower() == "dial"
+
+
+def _float(text: str, default: float) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        return default
