@@ -1,9 +1,36 @@
-"""Events the server sends.
+"""Events the server sends: the generic :class:`Event` and a typed class for every event
+Asterisk 22 documents.
 
 :class:`Event` is the generic event: every field, in wire order, looked up case-insensitively.
-The typed catalogue of every Asterisk event builds on it.
+:func:`from_message` turns one into its typed view (``DialBegin``, ``Hangup``...), or into a
+:class:`GenericEvent` for a name with no class (a newer Asterisk's event, a third-party
+module's); either way every field stays in ``.message``. See docs/catalogue.md.
+
+    typed = events.from_message(message)
+    if isinstance(typed, events.DialBegin):
+        print(typed.dest.channel, typed.dial_string)
 """
 
+from ami_client._private.catalogue import _generated_events
+from ami_client._private.catalogue._base import (
+    BridgeSnapshot,
+    ChannelSnapshot,
+    GenericEvent,
+    TypedEvent,
+)
+from ami_client._private.catalogue._convert import ChannelState
+from ami_client._private.catalogue._generated_events import *  # noqa: F403
+from ami_client._private.catalogue._registry import EVENT_CLASSES, from_message
 from ami_client._private.message import Event
 
-__all__ = ["Event"]
+__all__ = [
+    "Event",
+    "TypedEvent",
+    "GenericEvent",
+    "ChannelSnapshot",
+    "BridgeSnapshot",
+    "ChannelState",
+    "from_message",
+    "EVENT_CLASSES",
+    *_generated_events.__all__,
+]

@@ -95,7 +95,7 @@ class _Snapshot:
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):
             return NotImplemented
-        return self._values() == other._values()  # type: ignore[attr-defined]
+        return self._values() == other._values()
 
     def __hash__(self) -> int:
         return hash(tuple(v for v in self._values() if not isinstance(v, Mapping)))
@@ -104,10 +104,7 @@ class _Snapshot:
     def present(self) -> bool:
         """True if the message holds any of this snapshot's fields."""
         lowered = {key.lower() for key, _ in self.message.fields}
-        return any(
-            (self.prefix + key).lower() in lowered
-            for key, _ in type(self)._FIELDS.values()
-        )
+        return any((self.prefix + key).lower() in lowered for key, _ in type(self)._FIELDS.values())
 
 
 def _snapshot_variables(message: Message, prefix: str) -> Mapping[str, str]:

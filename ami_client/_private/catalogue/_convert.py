@@ -159,7 +159,7 @@ _C_ESCAPES: Final = {
 
 
 def c_unescape(value: str) -> str:
-    """Undo Asterisk's C escaping (``\\n``, ``\\t``, ``\\\\``...); unknown escapes stay as written."""
+    """Undo Asterisk's C escaping (``\\n``, ``\\t``, ``\\\\``...); unknown escapes stay."""
     if "\\" not in value:
         return value
     out = []
