@@ -5,6 +5,7 @@ connection layer, and the typed catalogue in :mod:`ami_client.actions` / :mod:`a
 """
 
 from ami_client import actions, events, protocol
+from ami_client._private.client import AMIClient, EventFactory, ListStream, connect
 from ami_client._private.errors import (
     ActionError,
     AMIConnectionError,
@@ -12,6 +13,7 @@ from ami_client._private.errors import (
     AuthenticationError,
     ClientClosed,
     ConnectionLost,
+    ConnectTimeout,
     EventListError,
     KeepaliveTimeout,
     LimitExceeded,
@@ -23,7 +25,15 @@ from ami_client._private.errors import (
 )
 from ami_client._private.limits import DEFAULT_LIMITS, Limits
 from ami_client._private.message import Banner, Event, Message, Response
+from ami_client._private.reconnect import Keepalive, ReconnectPolicy
+from ami_client._private.results import (
+    ClientStatistics,
+    ConnectionState,
+    EventListResult,
+    OriginateResult,
+)
 from ami_client._private.serializer import Action
+from ami_client._private.subscription import Overflow, Subscription, SubscriptionStatistics
 
 __version__ = "0.1.0.dev0"
 
@@ -33,6 +43,20 @@ __all__ = [
     "actions",
     "events",
     "protocol",
+    # the client
+    "connect",
+    "AMIClient",
+    "ConnectionState",
+    "EventFactory",
+    "EventListResult",
+    "ListStream",
+    "OriginateResult",
+    "ReconnectPolicy",
+    "Keepalive",
+    "Subscription",
+    "Overflow",
+    "ClientStatistics",
+    "SubscriptionStatistics",
     # messages
     "Action",
     "Banner",
@@ -52,6 +76,7 @@ __all__ = [
     "ConnectionLost",
     "KeepaliveTimeout",
     "ClientClosed",
+    "ConnectTimeout",
     "AuthenticationError",
     "ActionError",
     "PermissionDenied",

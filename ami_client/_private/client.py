@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import math
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from types import TracebackType
@@ -64,7 +63,7 @@ from ami_client._private.reconnect import Keepalive, ReconnectPolicy
 from ami_client._private.results import (
     ClientStatistics,
     ConnectionState,
-    EventListResponse,
+    EventListResult,
     OriginateResult,
 )
 from ami_client._private.serializer import Action, ActionIdGenerator, serialize_action
@@ -93,6 +92,7 @@ EventFactory = Callable[[Event], Any]
 # memory stays bounded, and the keepalive notices a server that stopped reading altogether.
 _WRITE_HIGH_WATER: Final = 1024 * 1024
 _DEFAULT_LOGOFF_TIMEOUT: Final = 2.0
+_DEFAULT_KEEPALIVE: Final = Keepalive()
 _dict_get = dict.get
 
 
@@ -148,18 +148,20 @@ def _identity(event: Event) -> Event:
 class _Waiter:
     """One action in flight: where the reader leaves its outcome."""
 
-    __slots__ = ("done", "error", "outcome", "wake")
+    __slots__ = ("action_id", "answered", "done", "error", "outcome", "wake")
 
     def __init__(self) -> None:
         self.wake = anyio.Event()
-        self.done = False
+        self.action_id = ""
+        self.answered = False  # the sender was woken (an answer, or a list stream started)
+        self.done = False  # nothing more will come for this action
         self.outcome: Outcome | None = None
         self.error: BaseException | None = None
 
     def finish(self, outcome: Outcome | None, error: BaseException | None = None) -> None:
         if self.done:
             return
-        self.done = True
+        self.done = self.answered = True
         self.outcome = outcome
         self.error = error
         self.wake.set()
@@ -233,7 +235,7 @@ class AMIClient:
         auth: str = "plain",
         events: bool | str | Iterable[str] = True,
         reconnect: ReconnectPolicy | None = None,
-        keepalive: Keepalive | float | None = Keepalive(),
+        keepalive: Keepalive | float | None = _DEFAULT_KEEPALIVE,
         limits: Limits = DEFAULT_LIMITS,
         max_list_items: int = 100_000,
         connect_timeout: float = 10.0,
@@ -332,10 +334,10 @@ class AMIClient:
         if tg is None or self._closing:
             return
         self._closing = True
-        # Shielded: closing must finish (and the socket be closed) even when the caller is
-        # being cancelled; every wait inside has its own deadline.
+        link = self._link
+        # Shielded: the Logoff must be tried (within its own deadline) even when the caller is
+        # being cancelled.
         with anyio.CancelScope(shield=True):
-            link = self._link
             if self._state is ConnectionState.CONNECTED and link is not None:
                 self._set_state(ConnectionState.CLOSING)
                 link.goodbye = True
@@ -344,12 +346,16 @@ class AMIClient:
                         await self._request_on(link, Action("Logoff"), ActionKind.COLLECT)
                     except AMIError as error:
                         logger.debug("Logoff not answered: %s", error)
-            tg.cancel_scope.cancel()
+        # The task group must be exited in the scope it was entered in (not inside the shield).
+        tg.cancel_scope.cancel()
+        try:
             await tg.__aexit__(None, None, None)
+        finally:
             self._tg = None
-            if link is not None:
-                self._fail_link(link, ClientClosed("the client was closed"))
-                await link.transport.aclose()
+            with anyio.CancelScope(shield=True):
+                if link is not None:
+                    self._fail_link(link, ClientClosed("the client was closed"))
+                    await link.transport.aclose()
             self._set_state(ConnectionState.CLOSED)
             for sub in self._subscriptions:
                 sub._end(None)
@@ -447,7 +453,7 @@ class AMIClient:
                     f"the server refused the MD5 challenge: {response.get('Message') or response}"
                 )
             # Asterisk's own scheme (manager.c, action_login): Key = md5(challenge + secret).
-            key = hashlib.md5(  # noqa: S324 (the protocol's scheme, not our choice)
+            key = hashlib.md5(
                 (challenge + self._secret).encode("utf-8"), usedforsecurity=False
             ).hexdigest()
             fields.update(AuthType="MD5", Key=key)
@@ -603,7 +609,7 @@ class AMIClient:
         """Run one of the link's tasks; turn any failure into the link's failure."""
         try:
             await body(link)
-        except Exception as exc:  # noqa: BLE001 (recorded, surfaced to the caller; see module doc)
+        except Exception as exc:
             if not isinstance(exc, AMIError):
                 logger.exception("internal error in the %s task", name)
             self._fail_link(link, exc)
@@ -693,9 +699,10 @@ class AMIClient:
                         if sub._wants(lname, obj):
                             sub._offer(obj)
             elif kind is Response:
-                outcome = correlator.receive(message)
-                if outcome is not None:
-                    self._deliver(link, outcome)
+                if message.action_id in correlator:
+                    outcome = correlator.receive(message)
+                    if outcome is not None:
+                        self._deliver(link, outcome)
                 else:
                     self._late_responses += 1
                     if logger.isEnabledFor(logging.DEBUG):
@@ -711,9 +718,11 @@ class AMIClient:
             return event
         try:
             return factory(event)
-        except Exception:  # noqa: BLE001 (a bad event must not stop the reader)
+        except Exception:  # a bad event must not stop the reader
             # Nothing is lost: subscribers get the generic event instead of a typed one.
-            logger.warning("event factory failed on %r; delivering it untyped", event, exc_info=True)
+            logger.warning(
+                "event factory failed on %r; delivering it untyped", event, exc_info=True
+            )
             return event
 
     def _deliver(self, link: _Link, outcome: Outcome) -> None:
@@ -792,6 +801,7 @@ class AMIClient:
         link.correlator.start(action_id, kind)  # LocalProtocolError if already in flight
         if waiter is None:
             waiter = _Waiter()
+        waiter.action_id = action_id
         link.waiters[action_id] = waiter
         # From here to the wait nothing awaits: the bytes go into the buffer whole, so a
         # cancellation can only happen while waiting for the answer.
@@ -805,7 +815,7 @@ class AMIClient:
         try:
             await waiter.wake.wait()
         finally:
-            if not waiter.done:
+            if not waiter.answered:
                 # Cancelled: forget the action; its answer, if it comes, is dropped.
                 link.correlator.forget(action_id)
                 link.waiters.pop(action_id, None)
@@ -815,10 +825,12 @@ class AMIClient:
         assert waiter.outcome is not None
         return waiter.outcome
 
-    async def send(self, action: ActionLike, *, raise_on_error: bool = True) -> Response:
+    async def send(
+        self, action: ActionLike, *, raise_on_error: bool = True
+    ) -> Response | EventListResult:
         """Send an action and wait for its answer.
 
-        For an EventList action the answer is an :class:`EventListResponse`: the response with
+        For an EventList action the answer is an :class:`EventListResult`: the response with
         ``.items`` and ``.complete`` (see also :meth:`collect` and :meth:`stream`).
 
         Cancel it with the caller's cancel scope (``with anyio.fail_after(5): ...``): the
@@ -838,24 +850,24 @@ class AMIClient:
         link = self._usable_link()
         outcome = await self._request_on(link, act, ActionKind.COLLECT)
         result = self._result(outcome, raise_on_error)
-        if isinstance(result, Response) and not result.is_error:
+        if not result.is_error:
             self._remember_session_action(act)
         return result
 
-    async def collect(self, action: ActionLike, *, raise_on_error: bool = True) -> EventListResponse:
-        """Like :meth:`send` for an EventList action, typed as :class:`EventListResponse`.
+    async def collect(self, action: ActionLike, *, raise_on_error: bool = True) -> EventListResult:
+        """Like :meth:`send` for an EventList action, typed as :class:`EventListResult`.
 
         Raises:
             LocalProtocolError: the server answered with a plain response, not an EventList.
         """
         result = await self.send(action, raise_on_error=raise_on_error)
-        if isinstance(result, EventListResponse):
+        if isinstance(result, EventListResult):
             return result
         if result.is_error:  # only with raise_on_error=False
-            return EventListResponse._make(result, (), None)
+            return EventListResult(result, (), None)
         raise LocalProtocolError(f"{_as_action(action).name} did not answer with an EventList")
 
-    def _result(self, outcome: Outcome, raise_on_error: bool) -> Response:
+    def _result(self, outcome: Outcome, raise_on_error: bool) -> Response | EventListResult:
         make = self._make
         factory = self._factory
         if isinstance(outcome, Answered):
@@ -864,15 +876,13 @@ class AMIClient:
             return outcome.response
         if isinstance(outcome, ListDone):
             items = tuple(make(item, factory) for item in outcome.items)
-            return EventListResponse._make(
-                outcome.response, items, make(outcome.complete, factory)
-            )
+            return EventListResult(outcome.response, items, make(outcome.complete, factory))
         if isinstance(outcome, ListFailed):
             items = tuple(make(item, factory) for item in outcome.items)
             if raise_on_error:
                 raise EventListError(outcome.response, items)
             complete = make(outcome.event, factory) if outcome.event is not None else None
-            return EventListResponse._make(outcome.response, items, complete)
+            return EventListResult(outcome.response, items, complete)
         if isinstance(outcome, ListOverflow):
             raise LimitExceeded("max_list_items", outcome.max_items)
         raise AssertionError(f"unexpected outcome {outcome!r}")  # pragma: no cover
@@ -881,9 +891,7 @@ class AMIClient:
         name = action.name.lower()
         if name == "events":
             # Only the latest mask matters.
-            self._session_actions = [
-                a for a in self._session_actions if a.name.lower() != "events"
-            ]
+            self._session_actions = [a for a in self._session_actions if a.name.lower() != "events"]
             self._session_actions.append(_without_action_id(action))
         elif name == "filter":
             self._session_actions.append(_without_action_id(action))
@@ -893,7 +901,7 @@ class AMIClient:
 
         Re-applied after each reconnect.
         """
-        return await self.send(Action("Events", EventMask=_events_value(mask)))
+        return _plain(await self.send(Action("Events", EventMask=_events_value(mask))))
 
     async def add_filter(self, expression: str) -> Response:
         """Add a server-side event filter (the ``Filter`` action, ``Operation: Add``).
@@ -901,9 +909,11 @@ class AMIClient:
         Re-applied after each reconnect. ``expression`` is Asterisk's filter syntax, e.g.
         ``"Event: Newchannel"`` or ``"!Channel: Local/*"``.
         """
-        return await self.send(Action("Filter", Operation="Add", Filter=expression))
+        return _plain(await self.send(Action("Filter", Operation="Add", Filter=expression)))
 
-    async def originate(self, action: ActionLike, *, raise_on_error: bool = True) -> OriginateResult:
+    async def originate(
+        self, action: ActionLike, *, raise_on_error: bool = True
+    ) -> OriginateResult:
         """Send an ``Originate`` with ``Async: true`` and wait for its ``OriginateResponse``.
 
         ``Async: true`` is added if the action lacks it. A call that fails to connect is an
@@ -926,8 +936,7 @@ class AMIClient:
         outcome = await self._request_on(link, act, ActionKind.ORIGINATE)
         if isinstance(outcome, OriginateDone):
             return OriginateResult(outcome.response, self._make(outcome.event, self._factory))
-        response = self._result(outcome, raise_on_error)
-        return OriginateResult(response, None)
+        return OriginateResult(_plain(self._result(outcome, raise_on_error)), None)
 
     def stream(self, action: ActionLike, *, buffer: int = 10_000) -> ListStream:
         """Send an EventList action and consume its items as they arrive::
@@ -984,6 +993,10 @@ class AMIClient:
         )
 
 
+def _plain(result: Response | EventListResult) -> Response:
+    return result.response if isinstance(result, EventListResult) else result
+
+
 def _without_action_id(action: Action) -> Action:
     if action.action_id is None:
         return action
@@ -1002,6 +1015,8 @@ class _StreamWaiter(_Waiter):
 
     def started(self, response: Response) -> None:
         # Wake the sender (the stream's __aenter__) without ending the waiter.
+        self.outcome = ListStarted(self.action_id, response)
+        self.answered = True
         self.wake.set()
 
     def item(self, event: Event) -> None:
@@ -1041,7 +1056,6 @@ class ListStream:
         self._action = action
         self._waiter = _StreamWaiter(buffer)
         self._link: _Link | None = None
-        self._action_id: str | None = None
         self.response: Response | None = None
         self.complete: Any = None
 
@@ -1049,25 +1063,22 @@ class ListStream:
         client = self._client
         link = client._usable_link()
         waiter = self._waiter
-        action = self._action
-        if action.action_id is None:
-            action = Action(action.name, (*action.fields, ("ActionID", client._ids())))
-        self._action_id = action.action_id
         self._link = link
         try:
-            await client._request_on(link, action, ActionKind.STREAM, waiter)
+            outcome = await client._request_on(link, self._action, ActionKind.STREAM, waiter)
         except BaseException:
             self._forget()
             raise
-        outcome = waiter.outcome
-        if outcome is None:  # ListStarted: the response is in the correlator's state
-            self.response = _started_response(link, self._action_id)
+        if isinstance(outcome, ListStarted) and not waiter.done:
+            self.response = outcome.response
             return self
+        final = waiter.outcome
+        assert final is not None
         self._forget()
         # The list ended at once: an error, an empty/cancelled list, or a plain response.
-        result = client._result(outcome, True)
-        self.response = result
-        if isinstance(result, EventListResponse):
+        result = client._result(final, True)
+        self.response = _plain(result)
+        if isinstance(result, EventListResult):
             self.complete = result.complete
         return self
 
@@ -1080,8 +1091,8 @@ class ListStream:
         self._forget()
 
     def _forget(self) -> None:
-        link, action_id = self._link, self._action_id
-        if link is not None and action_id is not None and not self._waiter.done:
+        link, action_id = self._link, self._waiter.action_id
+        if link is not None and action_id and not self._waiter.done:
             link.correlator.forget(action_id)
             link.waiters.pop(action_id, None)
         self._waiter.buffer.clear()
@@ -1117,11 +1128,6 @@ class ListStream:
             await wake.wait()
 
 
-def _started_response(link: _Link, action_id: str) -> Response | None:
-    pending = link.correlator._pending.get(action_id)
-    return pending.response if pending is not None else None
-
-
 def connect(
     host: str = "127.0.0.1",
     port: int = 5038,
@@ -1133,7 +1139,7 @@ def connect(
     auth: str = "plain",
     events: bool | str | Iterable[str] = True,
     reconnect: ReconnectPolicy | None = None,
-    keepalive: Keepalive | float | None = Keepalive(),
+    keepalive: Keepalive | float | None = _DEFAULT_KEEPALIVE,
     limits: Limits = DEFAULT_LIMITS,
     max_list_items: int = 100_000,
     connect_timeout: float = 10.0,
@@ -1162,6 +1168,3 @@ def connect(
         event_factory=event_factory,
         transport_factory=transport_factory,
     )
-
-
-_ = math  # keep import for float checks in future policies

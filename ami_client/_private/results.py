@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from typing import Any
+from typing import Any, TypeVar, overload
 
 import attrs
 
@@ -13,46 +13,69 @@ from ami_client._private.subscription import SubscriptionStatistics
 __all__ = [
     "ClientStatistics",
     "ConnectionState",
-    "EventListResponse",
+    "EventListResult",
     "OriginateResult",
 ]
 
-_set = object.__setattr__
+_T = TypeVar("_T")
 
 
-class EventListResponse(Response):
-    """The answer to an EventList action: the response, every item and the completion event.
+@attrs.frozen
+class EventListResult:
+    """The answer to an EventList action: its response, every item and the completion event.
 
-    It *is* the response (``result["Message"]`` reads the response's fields), plus:
+    It reads like the response (``result["Message"]``, ``result.get(...)``, ``.status``), so
+    code that only looks at the response need not care whether an action was a list.
 
     Attributes:
-        response: The ``Response: Success`` / ``EventList: start`` message itself.
+        response: The ``Response: Success`` + ``EventList: start`` message (or the error
+            response, with ``raise_on_error=False``).
         items: The item events, in arrival order (typed if the client has an event factory).
-        complete: The completion event (``EventList: Complete``, with ``ListItems``).
+        complete: The completion event (``EventList: Complete``, with ``ListItems``); with
+            ``raise_on_error=False``, the ``EventList: cancelled`` event, or None.
     """
 
-    __slots__ = ("complete", "items", "response")
-
-    items: tuple[Any, ...]
-    complete: Any
     response: Response
+    items: tuple[Any, ...] = attrs.field(repr=lambda items: f"<{len(items)} events>")
+    complete: Any = attrs.field(repr=lambda event: repr(getattr(event, "name", event)))
 
-    @classmethod
-    def _make(cls, response: Response, items: tuple[Any, ...], complete: Any) -> EventListResponse:
-        self = cls._from_fields(response.fields)
-        _set(self, "response", response)
-        _set(self, "items", items)
-        _set(self, "complete", complete)
-        return self
+    def __getitem__(self, key: str) -> str:
+        return self.response[key]
 
-    def __repr__(self) -> str:
-        return (
-            f"EventListResponse({self.fields!r}, items={len(self.items)}, "
-            f"complete={getattr(self.complete, 'name', self.complete)!r})"
-        )
+    def __contains__(self, key: object) -> bool:
+        return key in self.response
 
-    def __reduce__(self) -> tuple[object, ...]:
-        return (EventListResponse._make, (self.response, self.items, self.complete))
+    @overload
+    def get(self, key: str) -> str | None: ...
+    @overload
+    def get(self, key: str, default: _T) -> str | _T: ...
+    def get(self, key: str, default: object = None) -> object:
+        """The response's first value of ``key``, or ``default``."""
+        return self.response.get(key, default)
+
+    def get_all(self, key: str) -> list[str]:
+        """Every value of ``key`` in the response."""
+        return self.response.get_all(key)
+
+    @property
+    def fields(self) -> tuple[tuple[str, str], ...]:
+        """The response's fields in wire order."""
+        return self.response.fields
+
+    @property
+    def status(self) -> str:
+        """The response's ``Response`` value (``Success``, ``Error``)."""
+        return self.response.status
+
+    @property
+    def is_error(self) -> bool:
+        """True for ``Response: Error`` (only seen with ``raise_on_error=False``)."""
+        return self.response.is_error
+
+    @property
+    def action_id(self) -> str | None:
+        """The ActionID of the list."""
+        return self.response.action_id
 
 
 @attrs.frozen
