@@ -51,19 +51,28 @@ class User:
     eventfilters: tuple[EventFilter, ...] = attrs.field(default=(), converter=_filters)
 
 
+# The well-known accounts of the project's test Asterisk (tests/asterisk/server.py): the same
+# credentials work against the simulator and the real server.
+_TEST_CREDENTIALS = {
+    "admin": "ami-admin-secret",
+    "restricted": "ami-restricted-secret",
+    "filtered": "ami-filtered-secret",
+}
+
+
 def default_users() -> dict[str, User]:
     """The three accounts of the project's real test Asterisk (tests/asterisk/server.py)."""
     return {
-        "admin": User(username="admin", secret="ami-admin-secret"),
+        "admin": User(username="admin", secret=_TEST_CREDENTIALS["admin"]),
         "restricted": User(
             username="restricted",
-            secret="ami-restricted-secret",
+            secret=_TEST_CREDENTIALS["restricted"],
             read="call,reporting",
             write="reporting",
         ),
         "filtered": User(
             username="filtered",
-            secret="ami-filtered-secret",
+            secret=_TEST_CREDENTIALS["filtered"],
             eventfilters=(
                 "eventfilter = Event: Newchannel",
                 "eventfilter = Event: UserEvent",

@@ -1,10 +1,10 @@
-"""The simulator's channel and bridge records and their AMI snapshots (field sets of Asterisk 22)."""
+"""The simulator's channel and bridge records, and their AMI snapshots (Asterisk 22 fields)."""
 
 from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 import anyio
 import attrs
@@ -82,6 +82,10 @@ class Channel:
     #: Why an outgoing call on this channel ended without an answer ("BUSY", "CONGESTION"...).
     dial_result: str | None = None
     dial_result_set: anyio.Event = attrs.field(factory=anyio.Event)
+    #: Work handed to the channel while it runs (Redirect, an answered Originate).
+    next_job: Callable[[], Awaitable[bool]] | None = None
+    #: Whether the channel is running dialplan/an application now (not parked).
+    in_pbx: bool = False
 
     @property
     def tech(self) -> str:

@@ -112,7 +112,11 @@ def default_dialplan(context: str = "ami-test", variable: str = "AMI_TEST_VAR") 
         "hangup": ["Answer()", "Hangup(16)"],
         "busy": ["Busy(1)", "Hangup(17)"],
         "congestion": ["Congestion(1)", "Hangup(34)"],
-        "dial-local": [f"Set({variable}=dial-local)", f"Dial(Local/wait@{context}/n,30)", "Hangup()"],
+        "dial-local": [
+            f"Set({variable}=dial-local)",
+            f"Dial(Local/wait@{context}/n,30)",
+            "Hangup()",
+        ],
         "dial-short": [
             f"Set({variable}=dial-short)",
             f"Dial(Local/wait-2@{context}/n,30)",

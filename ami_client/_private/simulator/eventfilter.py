@@ -65,7 +65,9 @@ class EventFilter:
         expression = text if include else text[1:]
         if expression.startswith("Event: ") and not _REGEX_CHARS.search(expression[7:]):
             return cls(include=include, name=expression[7:].strip())
-        return cls(include=include, method="regex", expression=expression, regex=_compile(expression))
+        return cls(
+            include=include, method="regex", expression=expression, regex=_compile(expression)
+        )
 
     @classmethod
     def advanced(cls, criteria: str, expression: str) -> EventFilter:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from typing import Any
 
 import anyio
 import anyio.abc
@@ -90,7 +91,7 @@ class Pbx:
         """Give the engine the task group its channel tasks run in."""
         self._tg = task_group
 
-    def _spawn(self, fn: Callable[[], Awaitable[object]]) -> None:
+    def _spawn(self, fn: Callable[[], Coroutine[Any, Any, object]]) -> None:
         if self._tg is None:
             raise RuntimeError("the simulator is not running")
         self._tg.start_soon(fn)
@@ -201,7 +202,7 @@ class Pbx:
         chan.alive = False
         peer = chan.local_peer
         if peer is not None and peer.alive and not peer.hangup_requested:
-            if chan.name.endswith(";2") and peer.scope is not None and peer.answered.is_set():
+            if chan.name.endswith(";2") and peer.in_pbx and peer.answered.is_set():
                 # Asterisk 22 tells a running ;1 how its ;2 ended (originate.ami).
                 self.set_var(peer, "CHANLOCALSTATUS", "ANSWER")
             self.request_hangup(peer, chan.hangup_cause, queued=True)
@@ -209,7 +210,11 @@ class Pbx:
         cause = chan.hangup_cause
         self.event(
             "Hangup",
-            [*self.snap(chan), ("Cause", str(cause)), ("Cause-txt", CAUSE_TEXT.get(cause, "Unknown"))],
+            [
+                *self.snap(chan),
+                ("Cause", str(cause)),
+                ("Cause-txt", CAUSE_TEXT.get(cause, "Unknown")),
+            ],
         )
         self.channels.pop(chan.name, None)
         if chan.scope is not None:
@@ -227,7 +232,7 @@ class Pbx:
 
     def assign(self, chan: Channel, job: Job) -> None:
         """Give a running channel new work (Redirect, answered originate, transfer)."""
-        chan.next_job = job  # type: ignore[attr-defined]
+        chan.next_job = job
         if chan.scope is not None:
             chan.scope.cancel()
 
@@ -240,12 +245,13 @@ class Pbx:
                 finished = False
                 with anyio.CancelScope() as scope:
                     chan.scope = scope
+                    chan.in_pbx = job is not None
                     if job is None:
                         await anyio.sleep_forever()
                     else:
                         finished = await job()
                 chan.scope = None
-                if not chan.alive:
+                if _gone(chan):
                     return
                 if chan.hangup_requested:
                     if job is not None and chan.queued_hangup:
@@ -254,20 +260,19 @@ class Pbx:
                     break
                 if finished:
                     break
-                job = getattr(chan, "next_job", None)
-                chan.next_job = None  # type: ignore[attr-defined]
+                job, chan.next_job = chan.next_job, None
         finally:
-            with anyio.CancelScope(shield=True):
-                self.destroy(chan)
+            chan.in_pbx = False
+            self.destroy(chan)
 
     async def run_pbx(self, chan: Channel, context: str, exten: str, priority: int) -> bool:
-        """Run the dialplan from ``exten@context:priority``. True when the channel should hang up."""
+        """Run the dialplan from ``exten@context:priority``; True: the channel hangs up next."""
         while True:
             steps = self.dialplan.lookup(context, exten)
             if steps is None or not 1 <= priority <= len(steps):
                 return True  # nothing more to run: Asterisk hangs the channel up
             app, raw = steps[priority - 1]
-            data = substitute(raw, lambda n: self._lookup_var(chan, n, exten, context))
+            data = substitute(raw, self._var_lookup(chan, exten, context))
             chan.context, chan.exten, chan.priority = context, exten, priority
             chan.application, chan.appdata = app, data
             self.event(
@@ -281,6 +286,12 @@ class Pbx:
                 chan.goto = None
             else:
                 priority += 1
+
+    def _var_lookup(self, chan: Channel, exten: str, context: str) -> Callable[[str], str]:
+        def lookup(name: str) -> str:
+            return self._lookup_var(chan, name, exten, context)
+
+        return lookup
 
     def _lookup_var(self, chan: Channel, name: str, exten: str, context: str) -> str:
         builtin = {"EXTEN": exten, "CONTEXT": context, "CHANNEL": chan.name,
@@ -353,7 +364,7 @@ class Pbx:
         exten, _, context = where.partition("@")
         return exten, context or "default", opts
 
-    async def _wait_outcome(self, one: Channel, timeout: float | None) -> str:
+    async def _wait_outcome(self, one: Channel, timeout: float | None) -> str:  # noqa: ASYNC109
         """Wait until the outgoing ``;1`` is answered, fails or times out; its status."""
         with anyio.move_on_after(math.inf if timeout is None else timeout * self.time_scale):
             async with anyio.create_task_group() as tg:
@@ -385,7 +396,7 @@ class Pbx:
         data: str,
         callerid: tuple[str | None, str | None] | None,
         variables: Sequence[tuple[str, str]],
-        timeout: float,
+        timeout: float,  # noqa: ASYNC109 (simulated seconds, as Originate's Timeout)
     ) -> OriginateResult:
         """Place an outgoing call as the Originate action does; wait for its outcome."""
         parts = self._split_local(target)
@@ -480,7 +491,9 @@ class Pbx:
         self.start(one, None)
         status = await self._wait_outcome(one, timeout)
         if status != "ANSWER":
-            self.event("DialEnd", [*self.snap(chan), *self.snap(one, "Dest"), ("DialStatus", status)])
+            self.event(
+                "DialEnd", [*self.snap(chan), *self.snap(one, "Dest"), ("DialStatus", status)]
+            )
             self.destroy(one)
             self.set_var(chan, "DIALSTATUS", status)
             return False
@@ -511,8 +524,8 @@ class Pbx:
 
     # ---- bridges ----------------------------------------------------------------------
 
-    def create_bridge(self, **kwargs: str) -> Bridge:
-        bridge = Bridge(**kwargs)
+    def create_bridge(self) -> Bridge:
+        bridge = Bridge()
         self.bridges[bridge.uniqueid] = bridge
         self.event("BridgeCreate", bridge.snapshot())
         return bridge
@@ -551,13 +564,18 @@ class Pbx:
             return
         for chan in list(bridge.channels):
             self._bridge_leave(chan, clear_peer=False)
-            if chan.scope is not None and getattr(chan, "next_job", None) is None:
-                # A channel parked in the bridge has nothing left to do: it hangs up.
-                if not chan.hangup_requested and chan.alive and not _runs_dial(chan):
-                    self.request_hangup(chan, 16)
+            # A channel parked in the bridge has nothing left to do: it hangs up.
+            parked = chan.scope is not None and chan.next_job is None and not _runs_dial(chan)
+            if parked and not chan.hangup_requested and chan.alive:
+                self.request_hangup(chan, 16)
         self.bridges.pop(bridge.uniqueid, None)
         self.event("BridgeDestroy", bridge.snapshot())
         bridge.destroyed.set()
+
+
+def _gone(chan: Channel) -> bool:
+    # A function, so type checkers don't assume `alive` kept the value the loop tested.
+    return not chan.alive
 
 
 def _runs_dial(chan: Channel) -> bool:

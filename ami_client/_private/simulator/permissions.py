@@ -132,4 +132,6 @@ def classes_of_privilege(value: str | None) -> frozenset[str]:
     """The classes named in a ``Privilege:`` value (``all`` left out)."""
     if not value:
         return frozenset()
-    return frozenset(p.strip().lower() for p in value.split(",") if p.strip().lower() in ALL_CLASSES)
+    return frozenset(
+        p.strip().lower() for p in value.split(",") if p.strip().lower() in ALL_CLASSES
+    )
