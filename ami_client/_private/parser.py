@@ -70,6 +70,7 @@ _dict_update = dict.update
 _TERMINATOR: Final = re.compile(rb"(\n\r?\n)")
 # `Response: Follows` (Asterisk 13 and older answer `Command` this way) as a message's first line.
 _FOLLOWS_HEAD: Final = re.compile(rb"[ \t]*response[ \t]*:[ \t]*follows[ \t]*\r?(?:\n|$)", re.I)
+_FOLLOWS_TEXT: Final = re.compile(r"[ \t]*response[ \t]*:[ \t]*follows[ \t]*$", re.I)
 # Its body is raw CLI text that may hold blank lines; it ends at this marker and a blank line.
 _FOLLOWS_END: Final = re.compile(rb"--END COMMAND--[ \t]*\r?\n\r?\n")
 _FOLLOWS_END_LEN: Final = len(b"--END COMMAND--") + 6  # longest match but the optional blanks
@@ -250,14 +251,8 @@ class Parser:
     def _parse_region(self, region: bytes) -> None:
         """Parse ``region``: one or more complete messages, ending with a terminator."""
         n_lf = region.count(b"\n")
-        crlf_only = n_lf == region.count(b"\r\n")
-        if (
-            not crlf_only
-            or n_lf > self.limits.max_fields
-            or b"ollows" in region
-            or b"OLLOWS" in region
-        ):
-            self._parse_region_slowly(region)
+        if n_lf != region.count(b"\r\n") or n_lf > self.limits.max_fields:
+            self._parse_region_slowly(region)  # bare-LF line endings, or maybe too many fields
             return
         try:
             text = region.decode("utf-8")
@@ -277,9 +272,12 @@ class Parser:
         append = self._pending.append
         new = _dict_new
         update = _dict_update
+        offset = 0  # characters of `text` before the current block
         # The per-line loop below is deliberately plain: partition's result tuple is reused
         # at once (CPython's free list), which beats any C-level `map` that keeps them alive.
         for block in blocks:
+            start = offset
+            offset += len(block) + 4
             if not block:
                 continue
             if block[0] == "\r":  # a stray blank line before this message
@@ -288,6 +286,14 @@ class Parser:
                     continue
             values: dict[str, str] = {}
             lines = block.split("\r\n")
+            kind = _KINDS.get(lines[0][:5])
+            if kind is not Event and _FOLLOWS_TEXT.match(lines[0]):
+                # A pre-14 Command answer: its body may hold blank lines, so the blocks after
+                # this one are not messages. Re-read the rest under the Follows rules.
+                if len(text) != len(region):
+                    start = len(text[:start].encode("utf-8"))
+                self._parse_region_slowly(region[start:])
+                return
             for line in lines:
                 key, sep, value = line.partition(": ")
                 if not sep:
@@ -295,7 +301,7 @@ class Parser:
                 values[key] = value
             else:
                 if len(values) == len(lines):
-                    message = new(_KINDS.get(lines[0][:5], Message))
+                    message = new(kind or Message)
                     update(message, values)
                     append(message)
                     continue

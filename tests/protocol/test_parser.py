@@ -264,3 +264,18 @@ def test_fields_come_back_exactly(messages: list[list[tuple[str, str]]]) -> None
         for key, value in fields:
             assert m[key.lower()] == next(v for k, v in fields if k.lower() == key.lower())
             assert value in m.get_all(key.upper())
+
+
+def test_follows_after_non_ascii_in_the_same_read() -> None:
+    data = (
+        BANNER
+        + "Event: Newchannel\r\nCallerIDName: Zoë\r\n\r\n".encode()
+        + b"Response: Follows\r\nActionID: 7\r\nbody\n\nmore\n--END COMMAND--\r\n\r\n"
+        + b"Event: Next\r\n\r\n"
+    )
+    items = parse_all(data)
+    assert [type(i).__name__ for i in items] == [
+        "Banner", "Event", "Response", "Event", "ConnectionClosed",
+    ]  # fmt: skip
+    assert items[2].get_all("Output") == ["body", "", "more"]  # type: ignore[attr-defined]
+    assert feed(bytewise(data)) == feed([data])
