@@ -595,6 +595,8 @@ class AMIClient:
 
     def _terminate(self, reason: BaseException | None) -> None:
         """The link died and will not come back: remember why, end subscriptions."""
+        if self._failure is not None:
+            return
         error = self._lost(reason)
         self._failure = reason
         self._set_state(ConnectionState.CLOSED)
@@ -634,6 +636,13 @@ class AMIClient:
             if event is not None:
                 event.set()
         link.finished.set()
+        if link is self._link and not self._closing:
+            # Observable at once, before the supervisor runs: the state, and for a link that
+            # will not come back, the subscriptions' end.
+            if self.reconnect is None:
+                self._terminate(reason)
+            else:
+                self._set_state(ConnectionState.RECONNECTING)
 
     def _lost(self, reason: BaseException | None) -> AMIConnectionError:
         """A fresh exception for one caller, about the link's end (cause: the real reason)."""

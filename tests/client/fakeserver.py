@@ -122,13 +122,15 @@ async def fake_server(handler: Handler) -> AsyncIterator[tuple[int, list[Peer]]]
         finally:
             await anyio.aclose_forcefully(stream)
 
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(listener.serve, serve)
-        try:
-            yield port, peers
-        finally:
-            tg.cancel_scope.cancel()
-            await listener.aclose()
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(listener.serve, serve)
+            try:
+                yield port, peers
+            finally:
+                tg.cancel_scope.cancel()
+    finally:
+        await listener.aclose()
 
 
 async def standard(peer: Peer) -> None:
