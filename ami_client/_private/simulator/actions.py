@@ -597,6 +597,8 @@ def cli(sim: Simulator, command: str) -> list[str] | None:
             return [f"{words[3]} is not a known channel"]
         pbx.request_hangup(chan, 16)
         return [f"Requested Hangup on channel '{chan.name}'"]
+    if words[:2] == ["dialplan", "show"] and len(words) == 3 and "@" in words[2]:
+        return _dialplan_show(sim, *words[2].split("@", 1))
     if words == ["core", "show", "uptime"]:
         secs = int(time.monotonic() - sim.started)
         return [
@@ -604,6 +606,19 @@ def cli(sim: Simulator, command: str) -> list[str] | None:
             f"Last reload: {_plural(secs, 'second')}",
         ]
     return None
+
+
+def _dialplan_show(sim: Simulator, exten: str, context: str) -> list[str]:
+    steps = sim.pbx.dialplan.lookup(context, exten)
+    if steps is None:
+        return [f"There is no existence of '{exten}' extension in '{context}' context"]
+    lines = [f"[ Context '{context}' created by 'pbx_config' ]"]
+    for i, (app, data) in enumerate(steps, 1):
+        head = f"  '{exten}' =>" if i == 1 else ""
+        lines.append(f"{head:<20}{i}. {app + '(' + data + ')':<46}[simulator]")
+    n = len(steps)
+    lines += ["", f"-= 1 extension ({n} priorit{'y' if n == 1 else 'ies'}) in 1 context. =-"]
+    return lines
 
 
 @action("Command")

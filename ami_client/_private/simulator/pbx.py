@@ -253,7 +253,7 @@ class Pbx:
                 chan.scope = None
                 if _gone(chan):
                     return
-                if chan.hangup_requested:
+                if _hanging_up(chan):
                     if job is not None and chan.queued_hangup:
                         # The running application notices the queued hangup (originate.ami).
                         self.event("SoftHangupRequest", [*self.snap(chan), ("Cause", "16")])
@@ -576,6 +576,10 @@ class Pbx:
 def _gone(chan: Channel) -> bool:
     # A function, so type checkers don't assume `alive` kept the value the loop tested.
     return not chan.alive
+
+
+def _hanging_up(chan: Channel) -> bool:
+    return chan.hangup_requested
 
 
 def _runs_dial(chan: Channel) -> bool:

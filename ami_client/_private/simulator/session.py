@@ -125,6 +125,8 @@ class Session:
                     # else: Logoff or a failed Login; the writer ends after the last byte.
             finally:
                 self.closed = True
+                self._out_send.close()
+                self._out_recv.close()
                 with anyio.CancelScope(shield=True):
                     await self._stream.aclose()
 
