@@ -133,7 +133,12 @@ STATE_FIELDS = {"ChannelState"}
 #: (event, key) -> converter, where one event's field differs from the same key elsewhere.
 #: OriginateResponse's Reason is the number of the last control frame (4 = answered; see
 #: tests/data/transcripts/originate.ami), where other events' Reason is text.
-EVENT_FIELD_TYPES = {("OriginateResponse", "Reason"): ("as_int", "int | None")}
+#: CoreShowChannel's Duration is "HH:MM:SS" (tests/data/transcripts/core_show_channels.ami),
+#: where Cdr's and MeetMe's are seconds.
+EVENT_FIELD_TYPES = {
+    ("OriginateResponse", "Reason"): ("as_int", "int | None"),
+    ("CoreShowChannel", "Duration"): ("as_str", "str | None"),
+}
 _BOOL_WORDS = {"yes", "no", "true", "false", "1", "0", "on", "off"}
 
 #: Action parameters that repeat: (action, key) -> (attribute, kind). "mapping" is written as

@@ -2031,14 +2031,14 @@ class CoreShowChannel(TypedEvent):
         "bridge_id": ("BridgeId", as_str),
         "application": ("Application", as_str),
         "application_data": ("ApplicationData", as_str),
-        "duration": ("Duration", as_int),
+        "duration": ("Duration", as_str),
     }
 
     channel: ChannelSnapshot = EMPTY_CHANNEL
     bridge_id: str | None = None
     application: str | None = None
     application_data: str | None = None
-    duration: int | None = None
+    duration: str | None = None
 
 
 @attrs.frozen(kw_only=True, eq=False)
