@@ -45,8 +45,8 @@ def summarise(data: bytes, out: list[str]) -> None:
     out.append(f"{sum(events.values())} events of {len(events)} kinds, responses {dict(responses)}")
     for name, count in events.most_common(8):
         out.append(f"  {name:<20} {count}")
-    sizes = Counter(len(channels) for channels in calls.values())
-    out.append(f"{len(calls)} calls (by Linkedid); channels per call: {dict(sorted(sizes.items()))}")
+    sizes = dict(sorted(Counter(len(channels) for channels in calls.values()).items()))
+    out.append(f"{len(calls)} calls (by Linkedid); channels per call: {sizes}")
     out.append(f"hangup causes: {dict(causes.most_common())}")
 
 
