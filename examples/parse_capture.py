@@ -37,7 +37,7 @@ def summarise(data: bytes, out: list[str]) -> None:
                 if item.name == "Newchannel":
                     calls[item["Linkedid"]].add(item["Channel"])
                 elif item.name == "Hangup":
-                    causes[item.get("Cause-txt") or item.get("Cause", "?")] += 1
+                    causes[item.get("Cause-txt") or item.get("Cause") or "?"] += 1
             elif isinstance(item, Response):
                 responses[item.status] += 1
     parser.receive_data(b"")
