@@ -57,6 +57,14 @@ def bench(session: nox.Session) -> None:
 
 
 @nox.session
+def docs(session: nox.Session) -> None:
+    """The documentation site (mkdocs-material + mkdocstrings), warnings as errors."""
+    session.install("-e", ".", "mkdocs>=1.6", "mkdocs-material>=9.5", "mkdocstrings-python>=1.10")
+    out = session.posargs[0] if session.posargs else "site"
+    session.run("mkdocs", "build", "--strict", "-d", out, env={"NO_MKDOCS_2_WARNING": "1"})
+
+
+@nox.session
 def fuzz(session: nox.Session) -> None:
     """The parser fuzz test with many more examples (AMI_FUZZ_EXAMPLES, default 200,000)."""
     session.install("-e", ".[test]")
