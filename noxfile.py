@@ -11,7 +11,7 @@ from pathlib import Path
 
 import nox
 
-nox.options.sessions = ["lint", "typecheck", "tests"]
+nox.options.sessions = ["lint", "typecheck", "regen-check", "tests"]
 nox.options.reuse_existing_virtualenvs = True
 
 ROOT = Path(__file__).parent
@@ -54,6 +54,20 @@ def bench(session: nox.Session) -> None:
     session.install("-e", ".[test]")
     for path in sorted((ROOT / "benchmarks").glob("bench_*.py")):
         session.run("python", "-m", f"benchmarks.{path.stem}", *session.posargs)
+
+
+@nox.session
+def regen(session: nox.Session) -> None:
+    """Regenerate the typed catalogue from tools/catalogue/asterisk-22.json (offline)."""
+    session.install("-e", ".")
+    session.run("python", "tools/catalogue/generate.py")
+
+
+@nox.session(name="regen-check")
+def regen_check(session: nox.Session) -> None:
+    """Fail if the committed catalogue modules differ from what the generator writes."""
+    session.install("-e", ".")
+    session.run("python", "tools/catalogue/generate.py", "--check")
 
 
 @nox.session
