@@ -52,7 +52,11 @@ async def test_dial_short_originate_matches_originate_ami() -> None:
     sim_side.pop("<none>", None)
     assert diff(real, sim_side) == []
     # OriginateResponse: same fields as recorded, ActionID ours.
-    (rec,) = [m for m in recorded("originate.ami") if isinstance(m, Event) and m.name == "OriginateResponse"]
+    (rec,) = [
+        m
+        for m in recorded("originate.ami")
+        if isinstance(m, Event) and m.name == "OriginateResponse"
+    ]
     (got,) = d.events("OriginateResponse")
     assert [k.split("(")[0] for k, _ in got.fields] == [k.split("(")[0] for k, _ in rec.fields]
     assert got["Response"] == "Success"
