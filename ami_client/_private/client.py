@@ -857,6 +857,8 @@ class AMIClient:
         """
         act = _as_action(action)
         link = self._usable_link()
+        if act.name.lower() == "logoff":
+            link.goodbye = True  # the server closes after Goodbye: an end, not a failure
         outcome = await self._request_on(link, act, ActionKind.COLLECT)
         result = self._result(outcome, raise_on_error)
         if not result.is_error:

@@ -30,6 +30,8 @@ __all__ = [
 #: Bytes asked for per read. Large reads let the parser cut many messages out of one buffer
 #: (an event burst of a busy Asterisk is tens of KiB), which is where its speed comes from.
 RECEIVE_SIZE = 65536
+# The size of Asterisk's action input buffer (manager.c, `inbuf[1025]`): see open_tcp.
+_ASTERISK_TLS_READ = 1024
 
 
 @runtime_checkable
@@ -81,13 +83,24 @@ class StreamTransport:
         expects_banner: Whether the server greets first (True for AMI over TCP/TLS).
     """
 
-    def __init__(self, stream: anyio.abc.ByteStream, *, expects_banner: bool = True) -> None:
+    def __init__(
+        self,
+        stream: anyio.abc.ByteStream,
+        *,
+        expects_banner: bool = True,
+        max_write: int | None = None,
+    ) -> None:
         self._stream = stream
         self.expects_banner = expects_banner
+        self._max_write = max_write
 
     async def send(self, data: bytes) -> None:
         with _map_errors("send failed"):
-            await self._stream.send(data)
+            if self._max_write is None or len(data) <= self._max_write:
+                await self._stream.send(data)
+                return
+            for chunk in _line_chunks(data, self._max_write):
+                await self._stream.send(chunk)
 
     async def receive(self) -> bytes:
         try:
@@ -101,6 +114,23 @@ class StreamTransport:
         # stream can raise (unwrap on a reset socket). Cancellation still propagates.
         with contextlib.suppress(OSError, anyio.BrokenResourceError, _ssl.SSLError):
             await anyio.aclose_forcefully(self._stream)
+
+
+def _line_chunks(data: bytes, size: int) -> Iterator[bytes]:
+    """Cut ``data`` into pieces of at most ``size`` bytes, each ending at a line end.
+
+    (A single line longer than ``size`` -- which the serializer never produces -- is kept whole.)
+    """
+    view = memoryview(data)
+    start, end = 0, len(data)
+    while end - start > size:
+        cut = data.rfind(b"\n", start, start + size) + 1
+        if cut <= start:
+            cut = data.find(b"\n", start + size) + 1 or end
+        yield bytes(view[start:cut])
+        start = cut
+    if start < end:
+        yield bytes(view[start:])
 
 
 def make_ssl_context(ssl: bool | _ssl.SSLContext | None) -> _ssl.SSLContext | None:
@@ -148,4 +178,11 @@ async def open_tcp(
         raise AMIConnectionError(
             f"cannot connect to {host}:{port}: {type(exc).__name__}: {exc}"
         ) from exc
-    return StreamTransport(stream)
+    if ssl_context is None:
+        return StreamTransport(stream)
+    # Asterisk 22 reads a TLS session one SSL_read of at most 1,024 bytes at a time and then
+    # polls the *socket* (manager.c get_input): bytes already decrypted into OpenSSL's buffer
+    # go unnoticed, and pipelined actions stall until more bytes arrive. Measured on our test
+    # server: 200 Pings in one write, 33 answered; in TLS records of <= 1,024 bytes that end at
+    # a line end, all 5,000 of 5,000. So each write becomes such records.
+    return StreamTransport(stream, max_write=_ASTERISK_TLS_READ)
