@@ -254,6 +254,11 @@ class AMIClient:
             raise TypeError(f"keepalive must be a Keepalive, seconds or None, not {keepalive!r}")
         if not (isinstance(connect_timeout, (int, float)) and connect_timeout > 0):
             raise ValueError(f"connect_timeout must be > 0, not {connect_timeout!r}")
+        if transport_factory is None and "://" in host:
+            # AMI over HTTP(S), chosen by the URL scheme (http_transport.py, docs/http.md).
+            from ami_client._private.http_transport import factory_for_url
+
+            transport_factory, host, port, ssl = factory_for_url(host, ssl, server_hostname)
         self.host = host
         self.port = port
         self.username = username
@@ -539,6 +544,10 @@ class AMIClient:
                 tg.start_soon(self._guard, link, self._write, "writer")
                 if self.keepalive is not None:
                     tg.start_soon(self._guard, link, self._keepalive, "keepalive")
+                run = getattr(link.transport, "run", None)
+                if run is not None:
+                    # A transport with work of its own: AMI over HTTP long-polls WaitEvent.
+                    tg.start_soon(self._guard, link, lambda _link, _run=run: _run(), "transport")
                 if reapply:
                     await self._reapply(link)
                     if link.failure is None:

@@ -1,0 +1,217 @@
+"""One HTTP/1.1 request on its own connection, on h11 under anyio: what AMI over HTTP needs.
+
+Asterisk's HTTP server gets one ``POST /rawman`` per action and per ``WaitEvent`` poll. Each
+goes on a fresh connection with ``Connection: close``: no request is ever re-sent on a pooled
+connection the server may have closed, so an action is never executed twice (an Originate!)
+and never silently dropped. h11 is imported lazily: ``import ami_client`` does not need it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import ssl as _ssl
+from types import ModuleType
+from typing import Final
+from urllib.parse import quote, urlsplit
+
+import attrs
+
+from ami_client._private.errors import AMIConnectionError, ConnectionLost, LimitExceeded
+from ami_client._private.transport import open_tcp
+
+__all__ = ["HttpEndpoint", "HttpReply", "exchange", "form_body", "require_h11"]
+
+_USER_AGENT: Final = b"ami-client"
+#: Header block size h11 accepts from the server; Asterisk's headers are a few hundred bytes.
+_MAX_HEADERS: Final = 64 * 1024
+
+
+def require_h11() -> ModuleType:
+    """The h11 module, or a clear ImportError naming the extra that installs it."""
+    try:
+        return importlib.import_module("h11")
+    except ImportError as exc:
+        raise ImportError(
+            "AMI over HTTP(S) needs the h11 package: pip install 'ami-client[http]'"
+        ) from exc
+
+
+@attrs.frozen(kw_only=True)
+class HttpEndpoint:
+    """Where Asterisk's ``/rawman`` is: parsed from ``http://host:port/[prefix/]``.
+
+    Attributes:
+        tls: True for ``https``.
+        host: The host name or address (IPv6 without brackets).
+        port: The TCP port (URL default: 80 for http, 443 for https; Asterisk's is 8088).
+        path: The request target, ending in ``/rawman`` (after http.conf's ``prefix``, if any).
+    """
+
+    tls: bool
+    host: str
+    port: int
+    path: str
+
+    @classmethod
+    def from_url(cls, url: str) -> HttpEndpoint:
+        """Parse an ``http://`` or ``https://`` URL.
+
+        The path may be empty, ``/``, http.conf's ``prefix`` (``/asterisk/``), or end in
+        ``/rawman``. Credentials, queries and fragments are refused: the user name and secret
+        are arguments of :func:`~ami_client.connect`, never part of an address that gets logged.
+
+        Raises:
+            ValueError: for another scheme or an address that is not a plain URL.
+        """
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        if scheme not in ("http", "https"):
+            raise ValueError(f"expected an http:// or https:// URL, not {url!r}")
+        if parts.username is not None or parts.password is not None:
+            raise ValueError("put the credentials in username= and secret=, not in the URL")
+        if parts.query or parts.fragment:
+            raise ValueError(f"the AMI URL takes no query or fragment: {url!r}")
+        host = parts.hostname
+        if not host:
+            raise ValueError(f"no host in {url!r}")
+        try:
+            port = parts.port
+        except ValueError as exc:
+            raise ValueError(f"bad port in {url!r}") from exc
+        path = parts.path.rstrip("/")
+        if not path.lower().endswith("/rawman"):
+            path += "/rawman"
+        if any(ch in path for ch in " \r\n\t\0"):
+            raise ValueError(f"bad path in {url!r}")
+        tls = scheme == "https"
+        return cls(tls=tls, host=host, port=port or (443 if tls else 80), path=path)
+
+    @property
+    def host_header(self) -> bytes:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}".encode("idna" if not host.isascii() else "ascii")
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{'https' if self.tls else 'http'}://{host}:{self.port}{self.path}"
+
+
+@attrs.frozen
+class HttpReply:
+    """A complete HTTP response: status, the ``mansession_id`` cookie if set, and the body."""
+
+    status: int
+    reason: str
+    cookie: str | None
+    body: bytes
+
+
+def form_body(fields: tuple[tuple[str, str], ...]) -> bytes:
+    """``application/x-www-form-urlencoded`` of the fields, in order, repeated keys kept.
+
+    Every byte but the unreserved ones is percent-encoded (spaces as ``%20``, never ``+``):
+    Asterisk decodes ``+`` as a space in its legacy mode, so ``+`` itself must be ``%2B``.
+    """
+    return "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in fields).encode("ascii")
+
+
+def _session_cookie(headers: list[tuple[bytes, bytes]]) -> str | None:
+    # Asterisk 22 quotes the value: `Set-Cookie: mansession_id="9917dea0"; Version=1; Max-Age=60`
+    # (tests/data/transcripts/http_rawman.http).
+    for name, value in headers:
+        if name != b"set-cookie":
+            continue
+        first = value.split(b";", 1)[0]
+        key, sep, cookie = first.partition(b"=")
+        if sep and key.strip().lower() == b"mansession_id":
+            text = cookie.strip().strip(b'"').decode("ascii", "replace")
+            if text:
+                return text
+    return None
+
+
+async def exchange(
+    endpoint: HttpEndpoint,
+    body: bytes,
+    *,
+    cookie: str | None,
+    ssl_context: _ssl.SSLContext | None,
+    server_hostname: str | None,
+    max_body: int,
+    connected: bool,
+) -> HttpReply:
+    """POST ``body`` to the endpoint on a new connection and read the whole answer.
+
+    Args:
+        endpoint: Where to send it.
+        body: The form-encoded action.
+        cookie: The ``mansession_id`` to send, if any.
+        ssl_context: TLS context for https (None for http).
+        server_hostname: Name to verify the certificate against (default: the host).
+        max_body: Largest response body accepted, in bytes.
+        connected: Whether a session is established: failures to connect are then
+            :class:`ConnectionLost` (the link died), before it :class:`AMIConnectionError`.
+
+    Raises:
+        ConnectionLost: the connection broke or the server did not speak valid HTTP.
+        AMIConnectionError: the server could not be reached (before ``connected``).
+        LimitExceeded: the body is larger than ``max_body``.
+    """
+    h11 = require_h11()
+    try:
+        stream = await open_tcp(
+            endpoint.host,
+            endpoint.port,
+            ssl_context=ssl_context,
+            server_hostname=server_hostname,
+        )
+    except AMIConnectionError as exc:
+        if connected:
+            raise ConnectionLost(f"{endpoint.url}: {exc}") from exc
+        raise
+    try:
+        conn = h11.Connection(h11.CLIENT, max_incomplete_event_size=_MAX_HEADERS)
+        headers = [
+            (b"Host", endpoint.host_header),
+            (b"User-Agent", _USER_AGENT),
+            (b"Content-Type", b"application/x-www-form-urlencoded"),
+            (b"Content-Length", str(len(body)).encode()),
+            (b"Connection", b"close"),
+        ]
+        if cookie is not None:
+            headers.append((b"Cookie", f"mansession_id={cookie}".encode("ascii")))
+        try:
+            request = conn.send(
+                h11.Request(method=b"POST", target=endpoint.path.encode(), headers=headers)
+            )
+            out = request + conn.send(h11.Data(data=body)) + conn.send(h11.EndOfMessage())
+        except h11.LocalProtocolError as exc:  # pragma: no cover - our own headers are valid
+            raise ConnectionLost(f"cannot build the HTTP request: {exc}") from exc
+        await stream.send(out)
+        status, reason, reply_cookie = 0, "", None
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            try:
+                event = conn.next_event()
+            except h11.RemoteProtocolError as exc:
+                raise ConnectionLost(f"{endpoint.url} answered invalid HTTP: {exc}") from exc
+            if event is h11.NEED_DATA:
+                conn.receive_data(await stream.receive())
+            elif isinstance(event, h11.Response):
+                status = event.status_code
+                reason = event.reason.decode("latin-1")
+                reply_cookie = _session_cookie(list(event.headers))
+            elif isinstance(event, h11.Data):
+                size += len(event.data)
+                if size > max_body:
+                    raise LimitExceeded("max_response_size", max_body)
+                chunks.append(bytes(event.data))
+            elif isinstance(event, h11.EndOfMessage):
+                return HttpReply(status, reason, reply_cookie, b"".join(chunks))
+            elif isinstance(event, h11.ConnectionClosed):
+                raise ConnectionLost(f"{endpoint.url} closed the connection before answering")
+            # InformationalResponse (1xx): keep reading.
+    finally:
+        await stream.aclose()
