@@ -4,7 +4,7 @@ Layers, bottom up: :mod:`ami_client.protocol` (sans-IO: bytes in, messages out),
 connection layer, and the typed catalogue in :mod:`ami_client.actions` / :mod:`ami_client.events`.
 """
 
-from ami_client import actions, events, protocol
+from ami_client import actions, events, protocol, tracking
 from ami_client._private.client import AMIClient, EventFactory, ListStream, connect
 from ami_client._private.errors import (
     ActionError,
@@ -34,6 +34,7 @@ from ami_client._private.results import (
 )
 from ami_client._private.serializer import Action
 from ami_client._private.subscription import Overflow, Subscription, SubscriptionStatistics
+from ami_client._private.tracking.tracker import Tracker, track
 
 __version__ = "0.1.0.dev0"
 
@@ -43,6 +44,7 @@ __all__ = [
     "actions",
     "events",
     "protocol",
+    "tracking",
     # the client
     "connect",
     "AMIClient",
@@ -57,6 +59,9 @@ __all__ = [
     "Overflow",
     "ClientStatistics",
     "SubscriptionStatistics",
+    # lifetime tracking (more in ami_client.tracking)
+    "track",
+    "Tracker",
     # messages
     "Action",
     "Banner",

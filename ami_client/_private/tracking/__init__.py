@@ -1,0 +1,1 @@
+"""Lifetime trackers: channels, bridges, dials, transfers and calls from the event stream."""
