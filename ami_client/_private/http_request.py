@@ -198,7 +198,10 @@ async def exchange(
             except h11.RemoteProtocolError as exc:
                 raise ConnectionLost(f"{endpoint.url} answered invalid HTTP: {exc}") from exc
             if event is h11.NEED_DATA:
-                conn.receive_data(await stream.receive())
+                data = await stream.receive()
+                if not data and not status:
+                    raise ConnectionLost(f"{endpoint.url} closed the connection before answering")
+                conn.receive_data(data)  # EOF ends a body without Content-Length, or is an error
             elif isinstance(event, h11.Response):
                 status = event.status_code
                 reason = event.reason.decode("latin-1")
@@ -210,7 +213,7 @@ async def exchange(
                 chunks.append(bytes(event.data))
             elif isinstance(event, h11.EndOfMessage):
                 return HttpReply(status, reason, reply_cookie, b"".join(chunks))
-            elif isinstance(event, h11.ConnectionClosed):
+            elif isinstance(event, h11.ConnectionClosed):  # pragma: no cover - EOF is above
                 raise ConnectionLost(f"{endpoint.url} closed the connection before answering")
             # InformationalResponse (1xx): keep reading.
     finally:

@@ -1,0 +1,229 @@
+"""A small Asterisk-like ``/rawman`` server on a loopback socket: real sockets, real HTTP bytes.
+
+It models what Asterisk 22 does (tests/data/transcripts/http_rawman.http, manager.c): one
+request per connection with ``Connection: close``; a ``mansession_id`` cookie (quoted) in
+every answer; an unknown cookie gets a new, unauthenticated session and ``Permission denied``;
+``WaitEvent`` answers its response, the queued events and ``Event: WaitEventComplete``.
+A test can replace any answer with :attr:`FakeRawman.override`, and count requests.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from urllib.parse import parse_qsl
+
+import anyio
+import anyio.abc
+import attrs
+import h11
+
+SECRET = "s3cr3t-for-tests"
+
+
+@attrs.define
+class Request:
+    """One request the fake received: its form fields (in order) and cookie."""
+
+    method: str
+    target: str
+    fields: list[tuple[str, str]]
+    cookie: str | None
+
+    def get(self, key: str) -> str | None:
+        for k, v in self.fields:
+            if k.lower() == key.lower():
+                return v
+        return None
+
+    @property
+    def action(self) -> str:
+        return (self.get("Action") or "").lower()
+
+
+@attrs.define
+class Reply:
+    """What to answer: status, body, and whether to cut the connection instead."""
+
+    body: bytes = b""
+    status: int = 200
+    cookie: str | None = None
+    hang_up: bool = False  # close the connection without answering
+
+
+@attrs.define
+class Session:
+    cookie: str
+    authenticated: bool = False
+    events: list[bytes] = attrs.field(factory=list)
+    wake: anyio.Event = attrs.field(factory=anyio.Event)
+
+
+Override = Callable[[Request, "FakeRawman"], Awaitable[Reply | None]]
+
+
+def message(*fields: tuple[str, str]) -> bytes:
+    return b"".join(f"{k}: {v}\r\n".encode() for k, v in fields) + b"\r\n"
+
+
+class FakeRawman:
+    """The server; use :func:`serve_rawman`."""
+
+    def __init__(self) -> None:
+        self.sessions: dict[str, Session] = {}
+        self.requests: list[Request] = []
+        self.override: Override | None = None
+        self.active = 0
+        self.max_active = 0
+        self.port = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+    def actions(self) -> list[str]:
+        return [r.action for r in self.requests]
+
+    def new_session(self) -> Session:
+        session = Session(os.urandom(4).hex())
+        self.sessions[session.cookie] = session
+        return session
+
+    def queue_event(self, *fields: tuple[str, str]) -> None:
+        """Queue an event for every authenticated session (as Asterisk's event queue does)."""
+        for session in self.sessions.values():
+            if session.authenticated:
+                session.events.append(message(*fields))
+                session.wake.set()
+
+    def forget_sessions(self) -> None:
+        """As after httptimeout or a restart: no cookie is known any more."""
+        for session in self.sessions.values():
+            session.wake.set()
+        self.sessions.clear()
+
+    async def handle(self, request: Request) -> Reply:
+        if self.override is not None:
+            reply = await self.override(request, self)
+            if reply is not None:
+                return reply
+        session = self.sessions.get(request.cookie or "")
+        if session is None:
+            session = self.new_session()
+        aid = request.get("ActionID")
+        idf = [("ActionID", aid)] if aid is not None else []
+        action = request.action
+
+        def respond(*fields: tuple[str, str], status: str = "Success") -> Reply:
+            return Reply(message(("Response", status), *idf, *fields), cookie=session.cookie)
+
+        if action == "login":
+            if request.get("Username") == "admin" and request.get("Secret") == SECRET:
+                session.authenticated = True
+                return respond(("Message", "Authentication accepted"))
+            return respond(("Message", "Authentication failed"), status="Error")
+        if not session.authenticated:
+            return respond(("Message", "Permission denied"), status="Error")
+        if action == "ping":
+            return respond(("Ping", "Pong"), ("Timestamp", "1.0"))
+        if action == "logoff":
+            self.sessions.pop(session.cookie, None)
+            return respond(("Message", "Thanks for all the fish."), status="Goodbye")
+        if action == "events":
+            return respond(("Events", "On"))
+        if action == "userevent":
+            self.queue_event(
+                ("Event", "UserEvent"), ("UserEvent", request.get("UserEvent") or ""), *idf
+            )
+            return respond(("Message", "Event Sent"))
+        if action == "waitevent":
+            timeout = float(request.get("Timeout") or "1")
+            with anyio.move_on_after(timeout):
+                while not session.events and session.cookie in self.sessions:
+                    session.wake = anyio.Event()
+                    await session.wake.wait()
+            events, session.events = session.events, []
+            body = message(("Response", "Success"), *idf, ("Message", "Waiting for Event completed."))
+            body += b"".join(events) + message(("Event", "WaitEventComplete"), *idf)
+            return Reply(body, cookie=session.cookie)
+        return respond(("Message", "Invalid/unknown command"), status="Error")
+
+    async def serve_one(self, stream: anyio.abc.SocketStream) -> None:
+        async with stream:
+            conn = h11.Connection(h11.SERVER)
+            req: h11.Request | None = None
+            body = b""
+            while True:
+                event = conn.next_event()
+                if event is h11.NEED_DATA:
+                    try:
+                        data = await stream.receive()
+                    except (anyio.EndOfStream, anyio.BrokenResourceError):
+                        return
+                    conn.receive_data(data)
+                elif isinstance(event, h11.Request):
+                    req = event
+                elif isinstance(event, h11.Data):
+                    body += bytes(event.data)
+                elif isinstance(event, h11.EndOfMessage):
+                    break
+                else:
+                    return
+            assert req is not None
+            cookie = None
+            for name, value in req.headers:
+                if name == b"cookie":
+                    for part in value.decode().split(";"):
+                        k, _, v = part.strip().partition("=")
+                        if k == "mansession_id":
+                            cookie = v
+            request = Request(
+                req.method.decode(),
+                req.target.decode(),
+                parse_qsl(body.decode(), keep_blank_values=True, strict_parsing=bool(body)),
+                cookie,
+            )
+            self.requests.append(request)
+            self.active += 1
+            self.max_active = max(self.max_active, self.active)
+            try:
+                reply = await self.handle(request)
+            finally:
+                self.active -= 1
+            if reply.hang_up:
+                return
+            headers = [
+                (b"Server", b"FakeAsterisk"),
+                (b"Connection", b"close"),
+                (b"Content-type", b"text/plain"),
+                (b"Content-Length", str(len(reply.body)).encode()),
+            ]
+            if reply.cookie is not None:
+                value = f'mansession_id="{reply.cookie}"; Version=1; Max-Age=60'
+                headers.append((b"Set-Cookie", value.encode()))
+            out = conn.send(h11.Response(status_code=reply.status, headers=headers))
+            out += conn.send(h11.Data(data=reply.body)) + conn.send(h11.EndOfMessage())
+            try:
+                await stream.send(out)
+            except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+                return
+
+
+@asynccontextmanager
+async def serve_rawman() -> AsyncIterator[FakeRawman]:
+    """Run a :class:`FakeRawman` on 127.0.0.1 (a free port) for the block's duration."""
+    server = FakeRawman()
+    listener = await anyio.create_tcp_listener(local_host="127.0.0.1")
+    server.port = listener.extra(anyio.abc.SocketAttribute.local_port)
+    async with anyio.create_task_group() as tg:
+
+        async def serve() -> None:
+            async with listener:
+                await listener.serve(server.serve_one)
+
+        tg.start_soon(serve)
+        try:
+            yield server
+        finally:
+            tg.cancel_scope.cancel()

@@ -1,0 +1,244 @@
+"""AMI over HTTP against a fake ``/rawman`` on loopback: the paths a real server rarely takes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anyio
+import pytest
+
+import ami_client
+from ami_client import (
+    Action,
+    AMIConnectionError,
+    AuthenticationError,
+    ConnectionLost,
+    ConnectionState,
+    Event,
+    ReconnectPolicy,
+)
+from ami_client._private import http_transport
+from ami_client._private.http_transport import http_transport_factory
+
+from .fakehttp import SECRET, FakeRawman, Reply, Request, message, serve_rawman
+
+pytestmark = pytest.mark.anyio
+
+FAST = ReconnectPolicy(initial_delay=0.05, max_delay=0.1, jitter=0.0)
+
+
+def connect(server: FakeRawman, **kwargs: Any) -> ami_client.AMIClient:
+    kwargs.setdefault("keepalive", None)
+    kwargs.setdefault("connect_timeout", 5)
+    return ami_client.connect(server.url, username="admin", secret=SECRET, **kwargs)
+
+
+async def wait_until(predicate: Any, timeout: float = 5.0) -> None:
+    with anyio.fail_after(timeout):
+        while not predicate():
+            await anyio.sleep(0.01)
+
+
+async def test_login_ping_logoff_carry_the_session_cookie() -> None:
+    async with serve_rawman() as server:
+        with anyio.fail_after(10):
+            async with connect(server, events=False) as ami:
+                assert repr(ami).startswith("<AMIClient admin@127.0.0.1:")
+                pong = await ami.send(Action("Ping"))
+                assert pong["Ping"] == "Pong"
+            assert ami.state is ConnectionState.CLOSED
+        login, ping, logoff = server.requests
+        assert [login.action, ping.action, logoff.action] == ["login", "ping", "logoff"]
+        assert {r.method for r in server.requests} == {"POST"}
+        assert {r.target for r in server.requests} == {"/rawman"}
+        assert login.cookie is None
+        assert ping.cookie is not None and ping.cookie == logoff.cookie
+        assert login.get("Secret") == SECRET and login.get("Events") == "off"
+
+
+async def test_bad_secret_is_an_authentication_error() -> None:
+    async with serve_rawman() as server:
+        with anyio.fail_after(10), pytest.raises(AuthenticationError, match="failed"):
+            async with ami_client.connect(server.url, username="admin", secret="nope"):
+                pytest.fail("logged in with a wrong secret")
+
+
+async def test_values_arrive_intact() -> None:
+    tricky = "a+b&c=d%20 é\tz; mansession_id=x"
+    async with serve_rawman() as server:
+        with anyio.fail_after(10):
+            async with connect(server, events=False) as ami:
+                await ami.send(Action("UserEvent", UserEvent="T", Value=tricky, Other=""))
+        (sent,) = [r for r in server.requests if r.action == "userevent"]
+        assert sent.get("Value") == tricky and sent.get("Other") == ""
+
+
+async def test_events_come_through_the_long_poll_without_its_own_messages() -> None:
+    async with serve_rawman() as server:
+        with anyio.fail_after(10):
+            async with connect(server) as ami, ami.subscribe(Event) as everything:
+                await wait_until(lambda: "waitevent" in server.actions())
+                await ami.send(Action("UserEvent", UserEvent="One"))
+                server.queue_event(("Event", "Newchannel"), ("Channel", "Local/x"))
+                names = []
+                async for event in everything:
+                    names.append(event.name)
+                    if len(names) == 2:
+                        break
+        # Neither WaitEvent's response nor its WaitEventComplete reaches the application.
+        assert names == ["UserEvent", "Newchannel"]
+        assert ami.statistics().late_responses == 0
+
+
+async def test_events_off_means_no_polling() -> None:
+    # Asterisk 22's WaitEvent switches a session's events back on, so it must not be sent.
+    async with serve_rawman() as server:
+        with anyio.fail_after(10):
+            async with connect(server, events=False) as ami:
+                await ami.send(Action("Ping"))
+                await anyio.sleep(0.2)
+                assert "waitevent" not in server.actions()
+                await ami.events_mask(True)
+                await wait_until(lambda: "waitevent" in server.actions())
+
+
+async def test_lost_session_is_connection_lost_then_relogin() -> None:
+    async with serve_rawman() as server:
+        with anyio.fail_after(10):
+            async with connect(server, reconnect=FAST) as ami, ami.watch_state() as states:
+                await wait_until(lambda: "waitevent" in server.actions())
+                server.forget_sessions()  # httptimeout passed, or Asterisk restarted
+                seen = []
+                async for state in states:
+                    seen.append(state)
+                    if state is ConnectionState.CONNECTED and len(seen) > 1:
+                        break
+                assert ConnectionState.RECONNECTING in seen
+                assert (await ami.send(Action("Ping")))["Ping"] == "Pong"
+                assert ami.statistics().reconnects == 1
+        assert server.actions().count("login") == 2
+
+
+async def test_lost_session_without_reconnect_fails_the_next_action() -> None:
+    async with serve_rawman() as server:
+        with anyio.fail_after(10):
+            async with connect(server, events=False) as ami:
+                await ami.send(Action("Ping"))
+                server.forget_sessions()
+                with pytest.raises(ConnectionLost, match="HTTP session ended"):
+                    await ami.send(Action("Ping"))
+                assert ami.state is ConnectionState.CLOSED
+
+
+async def test_http_404_at_login_names_the_setting() -> None:
+    async def not_found(request: Request, server: FakeRawman) -> Reply:
+        return Reply(b"<html>404</html>", status=404)
+
+    async with serve_rawman() as server:
+        server.override = not_found
+        with anyio.fail_after(10), pytest.raises(AMIConnectionError, match="404.*webenabled"):
+            async with connect(server):
+                pytest.fail("connected to a server without /rawman")
+
+
+async def test_connection_refused_at_connect() -> None:
+    async with serve_rawman() as server:
+        url = server.url
+    with anyio.fail_after(10), pytest.raises(AMIConnectionError, match="cannot connect"):
+        async with ami_client.connect(url, username="admin", secret=SECRET):
+            pytest.fail("connected to a closed port")
+
+
+@pytest.mark.parametrize("failure", ["hang_up", "status_500", "no_response", "too_big"])
+async def test_broken_answers_end_the_link(failure: str) -> None:
+    async def broken(request: Request, server: FakeRawman) -> Reply | None:
+        if request.action != "ping":
+            return None
+        cookie = request.cookie
+        if failure == "hang_up":
+            return Reply(hang_up=True)
+        if failure == "status_500":
+            return Reply(b"oops", status=500, cookie=cookie)
+        if failure == "no_response":  # a body without an answer would leave the action hanging
+            return Reply(message(("Event", "Stray")), cookie=cookie)
+        return Reply(message(("Response", "Success"), ("X", "y" * 5000)), cookie=cookie)
+
+    async with serve_rawman() as server:
+        server.override = broken
+        factory = http_transport_factory(server.url, max_response_size=1000)
+        with anyio.fail_after(10):
+            async with ami_client.connect(
+                username="admin", secret=SECRET, keepalive=None, transport_factory=factory
+            ) as ami:
+                with pytest.raises(ConnectionLost) as caught:
+                    await ami.send(Action("Ping"))
+                assert ami.state is ConnectionState.CLOSED
+        reason = repr(caught.value) + repr(caught.value.__cause__)
+        expected = {
+            "hang_up": "closed the connection",
+            "status_500": "HTTP 500",
+            "no_response": "was answered by",
+            "too_big": "max_response_size",
+        }[failure]
+        assert expected in reason
+
+
+async def test_a_poll_that_never_answers_ends_the_link(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(http_transport, "POLL_GRACE", 0.3)
+
+    async def stuck(request: Request, server: FakeRawman) -> Reply | None:
+        if request.action == "waitevent":
+            await anyio.sleep_forever()
+        return None
+
+    async with serve_rawman() as server:
+        server.override = stuck
+        factory = http_transport_factory(server.url, poll_timeout=1)
+        with anyio.fail_after(10):
+            async with ami_client.connect(
+                username="admin", secret=SECRET, keepalive=None, transport_factory=factory
+            ) as ami, ami.subscribe() as events:
+                with pytest.raises(ConnectionLost, match="WaitEvent within 1.3 s"):
+                    async for _ in events:
+                        pass
+
+
+async def test_actions_in_flight_are_bounded_and_all_answered() -> None:
+    active = peak = 0
+
+    async def slow(request: Request, server: FakeRawman) -> Reply | None:
+        nonlocal active, peak
+        if request.action != "ping":
+            return None
+        active += 1
+        peak = max(peak, active)
+        await anyio.sleep(0.05)
+        active -= 1
+        return None
+
+    async with serve_rawman() as server:
+        server.override = slow
+        factory = http_transport_factory(server.url, max_connections=2)
+        answers: list[str] = []
+        with anyio.fail_after(10):
+            async with ami_client.connect(
+                username="admin", secret=SECRET, keepalive=None, transport_factory=factory
+            ) as ami:
+
+                async def ping() -> None:
+                    answers.append((await ami.send(Action("Ping")))["Ping"])
+
+                async with anyio.create_task_group() as tg:
+                    for _ in range(7):
+                        tg.start_soon(ping)
+        assert answers == ["Pong"] * 7
+        assert peak == 2
+
+
+async def test_close_during_a_poll_is_prompt() -> None:
+    async with serve_rawman() as server:
+        with anyio.fail_after(5):
+            async with connect(server) as ami:
+                await wait_until(lambda: server.active > 0)  # the WaitEvent is waiting
+            assert ami.state is ConnectionState.CLOSED
+        assert server.actions()[-1] == "logoff"
