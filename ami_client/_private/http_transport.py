@@ -221,6 +221,11 @@ class HttpTransport:
         self._failed = anyio.Event()
         self._tg: anyio.abc.TaskGroup | None = None
 
+    @property
+    def session_id(self) -> str | None:
+        """The ``mansession_id`` cookie of this session (None before the first answer)."""
+        return self._cookie
+
     def __repr__(self) -> str:
         state = "logged in" if self._logged_in else "not logged in"
         return f"<HttpTransport {self.endpoint.url} {state}>"

@@ -144,7 +144,9 @@ class FakeRawman:
                     session.wake = anyio.Event()
                     await session.wake.wait()
             events, session.events = session.events, []
-            body = message(("Response", "Success"), *idf, ("Message", "Waiting for Event completed."))
+            body = message(
+                ("Response", "Success"), *idf, ("Message", "Waiting for Event completed.")
+            )
             body += b"".join(events) + message(("Event", "WaitEventComplete"), *idf)
             return Reply(body, cookie=session.cookie)
         return respond(("Message", "Invalid/unknown command"), status="Error")
@@ -200,8 +202,8 @@ class FakeRawman:
                 (b"Content-Length", str(len(reply.body)).encode()),
             ]
             if reply.cookie is not None:
-                value = f'mansession_id="{reply.cookie}"; Version=1; Max-Age=60'
-                headers.append((b"Set-Cookie", value.encode()))
+                set_cookie = f'mansession_id="{reply.cookie}"; Version=1; Max-Age=60'
+                headers.append((b"Set-Cookie", set_cookie.encode()))
             out = conn.send(h11.Response(status_code=reply.status, headers=headers))
             out += conn.send(h11.Data(data=reply.body)) + conn.send(h11.EndOfMessage())
             try:
@@ -215,7 +217,7 @@ async def serve_rawman() -> AsyncIterator[FakeRawman]:
     """Run a :class:`FakeRawman` on 127.0.0.1 (a free port) for the block's duration."""
     server = FakeRawman()
     listener = await anyio.create_tcp_listener(local_host="127.0.0.1")
-    server.port = listener.extra(anyio.abc.SocketAttribute.local_port)
+    server.port = listener.extra(anyio.abc.SocketAttribute.local_port)  # noqa: S610
     async with anyio.create_task_group() as tg:
 
         async def serve() -> None:

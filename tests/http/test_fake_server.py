@@ -33,9 +33,9 @@ def connect(server: FakeRawman, **kwargs: Any) -> ami_client.AMIClient:
     return ami_client.connect(server.url, username="admin", secret=SECRET, **kwargs)
 
 
-async def wait_until(predicate: Any, timeout: float = 5.0) -> None:
-    with anyio.fail_after(timeout):
-        while not predicate():
+async def wait_until(predicate: Any, seconds: float = 5.0) -> None:
+    with anyio.fail_after(seconds):
+        while not predicate():  # noqa: ASYNC110 - polls the fake server's records
             await anyio.sleep(0.01)
 
 
@@ -52,8 +52,10 @@ async def test_login_ping_logoff_carry_the_session_cookie() -> None:
         assert {r.method for r in server.requests} == {"POST"}
         assert {r.target for r in server.requests} == {"/rawman"}
         assert login.cookie is None
-        assert ping.cookie is not None and ping.cookie == logoff.cookie
-        assert login.get("Secret") == SECRET and login.get("Events") == "off"
+        assert ping.cookie is not None
+        assert ping.cookie == logoff.cookie
+        assert login.get("Secret") == SECRET
+        assert login.get("Events") == "off"
 
 
 async def test_bad_secret_is_an_authentication_error() -> None:
@@ -70,7 +72,8 @@ async def test_values_arrive_intact() -> None:
             async with connect(server, events=False) as ami:
                 await ami.send(Action("UserEvent", UserEvent="T", Value=tricky, Other=""))
         (sent,) = [r for r in server.requests if r.action == "userevent"]
-        assert sent.get("Value") == tricky and sent.get("Other") == ""
+        assert sent.get("Value") == tricky
+        assert sent.get("Other") == ""
 
 
 async def test_events_come_through_the_long_poll_without_its_own_messages() -> None:
@@ -136,7 +139,7 @@ async def test_http_404_at_login_names_the_setting() -> None:
 
     async with serve_rawman() as server:
         server.override = not_found
-        with anyio.fail_after(10), pytest.raises(AMIConnectionError, match="404.*webenabled"):
+        with anyio.fail_after(10), pytest.raises(AMIConnectionError, match=r"404.*webenabled"):
             async with connect(server):
                 pytest.fail("connected to a server without /rawman")
 
@@ -195,10 +198,13 @@ async def test_a_poll_that_never_answers_ends_the_link(monkeypatch: pytest.Monke
         server.override = stuck
         factory = http_transport_factory(server.url, poll_timeout=1)
         with anyio.fail_after(10):
-            async with ami_client.connect(
-                username="admin", secret=SECRET, keepalive=None, transport_factory=factory
-            ) as ami, ami.subscribe() as events:
-                with pytest.raises(ConnectionLost, match="WaitEvent within 1.3 s"):
+            async with (
+                ami_client.connect(
+                    username="admin", secret=SECRET, keepalive=None, transport_factory=factory
+                ) as ami,
+                ami.subscribe() as events,
+            ):
+                with pytest.raises(ConnectionLost, match=r"WaitEvent within 1\.3 s"):
                     async for _ in events:
                         pass
 
