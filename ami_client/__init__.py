@@ -23,6 +23,7 @@ from ami_client._private.errors import (
     RemoteProtocolError,
     SubscriptionOverflow,
 )
+from ami_client._private.http_transport import http_transport_factory
 from ami_client._private.limits import DEFAULT_LIMITS, Limits
 from ami_client._private.message import Banner, Event, Message, Response
 from ami_client._private.reconnect import Keepalive, ReconnectPolicy
@@ -47,6 +48,7 @@ __all__ = [
     "tracking",
     # the client
     "connect",
+    "http_transport_factory",
     "AMIClient",
     "ConnectionState",
     "EventFactory",

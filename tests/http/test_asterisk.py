@@ -184,8 +184,12 @@ async def test_session_expires_after_httptimeout(asterisk: AsteriskServer) -> No
             url, username="admin", secret=SECRET, events=False, keepalive=None, reconnect=FAST
         ) as ami:
             await ami.send(Action("Ping"))
+            pid = asterisk.pid()
             await anyio.sleep(62)
-            with pytest.raises(ConnectionLost, match="HTTP session ended"):
+            with pytest.raises(ConnectionLost) as caught:
                 await ami.send(Action("Ping"))
+            if asterisk.pid() != pid:  # the shared server was restarted by a concurrent test
+                pytest.skip("Asterisk restarted during the wait; expiry not observed")
+            assert "HTTP session ended" in str(caught.value)
             await wait_state(ami, ConnectionState.CONNECTED, 15)
             assert (await ami.send(Action("Ping")))["Ping"] == "Pong"
