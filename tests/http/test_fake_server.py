@@ -248,3 +248,21 @@ async def test_close_during_a_poll_is_prompt() -> None:
                 await wait_until(lambda: server.active > 0)  # the WaitEvent is waiting
             assert ami.state is ConnectionState.CLOSED
         assert server.actions()[-1] == "logoff"
+
+
+async def test_cancelled_action_leaves_the_link_usable() -> None:
+    async def slow_first_ping(request: Request, server: FakeRawman) -> Reply | None:
+        if request.action == "ping" and request.get("Slow") == "yes":
+            await anyio.sleep(0.3)
+        return None
+
+    async with serve_rawman() as server:
+        server.override = slow_first_ping
+        with anyio.fail_after(10):
+            async with connect(server, events=False) as ami:
+                with anyio.move_on_after(0.05) as scope:
+                    await ami.send(Action("Ping", Slow="yes"))
+                assert scope.cancelled_caught
+                assert (await ami.send(Action("Ping")))["Ping"] == "Pong"
+                # The cancelled action's answer still comes, and is dropped as late.
+                await wait_until(lambda: ami.statistics().late_responses == 1)
