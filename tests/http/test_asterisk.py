@@ -174,7 +174,7 @@ async def test_server_restarted_mid_poll(asterisk: AsteriskServer) -> None:
 
 @pytest.mark.skipif(
     not os.environ.get("AMI_HTTP_EXPIRY"),
-    reason="waits out Asterisk's httptimeout (60 s); set AMI_HTTP_EXPIRY=1 to run",
+    reason="waits out Asterisk's httptimeout (67 s); set AMI_HTTP_EXPIRY=1 to run",
 )
 async def test_session_expires_after_httptimeout(asterisk: AsteriskServer) -> None:
     url = f"http://{asterisk.host}:{asterisk.http_port}/"
@@ -185,7 +185,9 @@ async def test_session_expires_after_httptimeout(asterisk: AsteriskServer) -> No
         ) as ami:
             await ami.send(Action("Ping"))
             pid = asterisk.pid()
-            await anyio.sleep(62)
+            # httptimeout (60 s), plus the period of Asterisk 22's purge of expired sessions:
+            # the AMI listener's periodic function, run at least every 5 s (manager.c).
+            await anyio.sleep(67)
             with pytest.raises(ConnectionLost) as caught:
                 await ami.send(Action("Ping"))
             if asterisk.pid() != pid:  # the shared server was restarted by a concurrent test
