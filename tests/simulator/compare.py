@@ -57,3 +57,34 @@ def diff(
                     if fa != fb:
                         problems.append(f"{key} {n}: fields\n  real {fa}\n  sim  {fb}")
     return problems
+
+
+def only_call(
+    messages: Iterable[Message], channel_prefix: str, action_ids: set[str]
+) -> list[Message]:
+    """The events of one call on a shared server: those whose Linkedid is that of the first
+    channel named ``channel_prefix...``, the bridges they entered, and OriginateResponses to
+    ``action_ids``. Other engineers' sessions and calls on the same Asterisk are left out."""
+    msgs = [m for m in messages if isinstance(m, Event)]
+    linked = next(
+        (
+            m["Linkedid"]
+            for m in msgs
+            if m.name == "Newchannel" and m["Channel"].startswith(channel_prefix)
+        ),
+        None,
+    )
+    if linked is None:
+        return [m for m in msgs if m.name == "OriginateResponse" and m.action_id in action_ids]
+
+    def of_call(m: Event) -> bool:
+        return any(k.endswith("Linkedid") and v == linked for k, v in m.fields)
+
+    bridges = {m["BridgeUniqueid"] for m in msgs if m.name == "BridgeEnter" and of_call(m)}
+    return [
+        m
+        for m in msgs
+        if of_call(m)
+        or (m.name.startswith("Bridge") and m.get("BridgeUniqueid") in bridges)
+        or (m.name == "OriginateResponse" and m.action_id in action_ids)
+    ]

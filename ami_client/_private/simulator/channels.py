@@ -84,6 +84,8 @@ class Channel:
     dial_result_set: anyio.Event = attrs.field(factory=anyio.Event)
     #: Work handed to the channel while it runs (Redirect, an answered Originate).
     next_job: Callable[[], Awaitable[bool]] | None = None
+    #: Called when the channel is answered (the dialling side's DialEnd, in answer order).
+    on_answer: Callable[[], None] | None = None
     #: Whether the channel is running dialplan/an application now (not parked).
     in_pbx: bool = False
 

@@ -174,6 +174,9 @@ class Pbx:
         if peer is not None and chan.name.endswith(";2") and peer.alive:
             self.set_state(peer, 6)
             peer.answered.set()
+            if peer.on_answer is not None:
+                callback, peer.on_answer = peer.on_answer, None
+                callback()
 
     def signal_outcome(self, chan: Channel, result: str) -> None:
         """A Local ``;2`` tells the dialling side of ``;1`` that the call failed (BUSY...)."""
@@ -379,7 +382,7 @@ class Pbx:
 
                 tg.start_soon(answered)
                 tg.start_soon(failed)
-        if one.answered.is_set() and one.alive:
+        if one.answered.is_set():
             return "ANSWER"
         if one.dial_result is not None:
             return one.dial_result
@@ -418,19 +421,29 @@ class Pbx:
                 self.set_callerid(chan, num, name)
                 self.set_connected(chan, num or "<unknown>", name or "<unknown>")
         if not self.dialplan.exists(lcontext, lexten):
-            # Local's call() fails: no LocalBridge, no DialBegin (Asterisk 22, probed).
+            # Local's call() fails: no LocalBridge, no DialBegin, and ;1 goes without a
+            # HangupRequest (Asterisk 22, fidelity scenario no_such_exten).
+            one.hangup_requested = True
             self.destroy(two)
             self.destroy(one)
             return OriginateResult("CHANUNAVAIL", None)
         self._local_bridge(one, two, optimize="n" not in opts)
         self.event("DialBegin", [*self.snap(one, "Dest"), ("DialString", f"{lexten}@{lcontext}")])
+        # DialEnd goes out the moment ;1 is answered, before anything ;2 does next
+        # (fidelity scenario hangup_app: ;2 answers and hangs up at once).
+        one.on_answer = lambda: self.event(
+            "DialEnd", [*self.snap(one, "Dest"), ("DialStatus", "ANSWER")]
+        )
         self.start(two, self.pbx_job(two, lcontext, lexten, 1))
         self.start(one, None)
         status = await self._wait_outcome(one, timeout)
-        self.event("DialEnd", [*self.snap(one, "Dest"), ("DialStatus", status)])
+        one.on_answer = None
         if status != "ANSWER":
+            self.event("DialEnd", [*self.snap(one, "Dest"), ("DialStatus", status)])
             self.destroy(one)
             return OriginateResult(status, None)
+        if not one.alive:
+            return OriginateResult("ANSWER", one)
         if application:
             app, app_data = application, data
 
@@ -504,6 +517,9 @@ class Pbx:
         self.event("DialEnd", [*self.snap(chan), *self.snap(one, "Dest"), ("DialStatus", "ANSWER")])
         self.answer(chan)
         answered = time.monotonic()
+        if not one.alive:  # the callee hung up as it answered: nothing to bridge
+            self.request_hangup(chan, 16)
+            return True
         bridge = self.create_bridge()
         self.event(
             "Newexten",
