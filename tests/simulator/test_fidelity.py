@@ -30,6 +30,13 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
+def _is_event(name: str) -> Callable[[Message], bool]:
+    def pred(m: Message) -> bool:
+        return isinstance(m, Event) and m.name == name
+
+    return pred
+
+
 async def _until_hangups(d: Driver, count: int) -> None:
     with anyio.fail_after(15):
         while len(d.events("Hangup")) < count:
@@ -88,11 +95,16 @@ async def test_event_sequences_match(asterisk: AsteriskServer, name: str) -> Non
     async with Simulator(time_scale=0.05) as sim:
         d = Driver(sim.connect_memory())
         await d.read_banner()
-        simulated = per_channel(only_call(await run(d, scenario), prefix, {"t-2"}))
+        with anyio.fail_after(30):
+            simulated = per_channel(only_call(await run(d, scenario), prefix, {"t-2"}))
     # Asterisk is multi-threaded and shared with other test sessions (whose teardown may
-    # "hangup all"): a disturbed run is retried before it counts as a difference.
-    for _ in range(3):
-        got = await run(await Driver.tcp(asterisk.host, asterisk.ami_port), scenario)
+    # "channel request hangup all", which adds SoftHangupRequests to every call): a disturbed
+    # run is retried before it counts as a difference.
+    for attempt in range(5):
+        if attempt:
+            await anyio.sleep(1)
+        with anyio.fail_after(60):
+            got = await run(await Driver.tcp(asterisk.host, asterisk.ami_port), scenario)
         problems = diff(per_channel(only_call(got, prefix, {"t-2"})), simulated)
         if not problems:
             break
@@ -140,11 +152,12 @@ async def _responses(d: Driver) -> list[tuple[str, ...]]:
 
 
 async def test_responses_match(asterisk: AsteriskServer) -> None:
-    real = await _responses(await Driver.tcp(asterisk.host, asterisk.ami_port))
-    async with Simulator() as sim:
-        d = Driver(sim.connect_memory())
-        await d.read_banner()
-        simulated = await _responses(d)
+    with anyio.fail_after(60):
+        real = await _responses(await Driver.tcp(asterisk.host, asterisk.ami_port))
+        async with Simulator() as sim:
+            d = Driver(sim.connect_memory())
+            await d.read_banner()
+            simulated = await _responses(d)
     assert simulated == real
 
 
@@ -172,7 +185,7 @@ async def test_lists_while_bridged_match(asterisk: AsteriskServer) -> None:
             ("BridgeInfo", {"BridgeUniqueid": bid}, "BridgeInfoComplete"),
         ):
             r = await d.call(name, **fields)
-            await d.until(lambda m, end=end: isinstance(m, Event) and m.name == end)
+            await d.until(_is_event(end))
             for e in d.received:
                 if isinstance(e, (Event, Response)) and e.action_id == r.action_id:
                     shapes.append(tuple(k for k, _ in e.fields))
@@ -181,9 +194,10 @@ async def test_lists_while_bridged_match(asterisk: AsteriskServer) -> None:
         await d.aclose()
         return sorted(shapes)
 
-    real = await scenario(await Driver.tcp(asterisk.host, asterisk.ami_port))
-    async with Simulator(time_scale=1.0) as sim:
-        d = Driver(sim.connect_memory())
-        await d.read_banner()
-        simulated = await scenario(d)
+    with anyio.fail_after(60):
+        real = await scenario(await Driver.tcp(asterisk.host, asterisk.ami_port))
+        async with Simulator(time_scale=1.0) as sim:
+            d = Driver(sim.connect_memory())
+            await d.read_banner()
+            simulated = await scenario(d)
     assert simulated == real
