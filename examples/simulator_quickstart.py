@@ -8,7 +8,7 @@ Starts ``ami_client.testing.serve()`` on a free loopback port, connects over TCP
 sans-IO protocol core, logs in, originates a Local call (whose events follow Asterisk 22's
 sequence) and prints the events until the call is over; then makes the simulator fail the
 next Ping, as a test would, to show the scripting API. Point your own application (or
-``ami_client``'s client) at ``sim.host``/``sim.port`` the same way.
+``ami_client``'s client) at ``sim.address`` (host, port) the same way.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from ami_client.testing import serve
 
 async def main() -> list[str]:
     lines: list[str] = []
-    async with serve(time_scale=0.05) as sim, await anyio.connect_tcp(sim.host, sim.port) as sock:
+    async with serve(time_scale=0.05) as sim, await anyio.connect_tcp(*sim.address) as sock:
         parser = Parser()
         ids = ActionIdGenerator("demo")
 

@@ -142,6 +142,17 @@ class Simulator:
         self.host, self.port = bound_host, bound_port
         return bound_host, bound_port
 
+    @property
+    def address(self) -> tuple[str, int]:
+        """``(host, port)`` of the TCP listener.
+
+        Raises:
+            RuntimeError: when the simulator does not listen on TCP.
+        """
+        if self.host is None or self.port is None:
+            raise RuntimeError("the simulator is not listening; use serve() or listen()")
+        return self.host, self.port
+
     async def _serve_tcp(self, stream: anyio.abc.SocketStream) -> None:
         local = stream.extra(anyio.abc.SocketAttribute.local_address)  # noqa: S610
         remote = stream.extra(anyio.abc.SocketAttribute.remote_address)  # noqa: S610
