@@ -311,7 +311,7 @@ class Reducer:
         if cur is None:
             if uid in self._dropped:
                 return None  # a late event of a channel the last seeding found gone
-            if self.synced:
+            if self.synced and not self._sync_ids:
                 self.violation(
                     "unknown-channel",
                     f"{_get(msg, 'Event')} for unknown channel {uid}",
@@ -382,7 +382,7 @@ class Reducer:
         new_name = msg.get("Newname")
         ch = self.channels.get(uid) if uid is not None else None
         if ch is None or uid is None:
-            if uid is not None and uid not in self._dropped and self.synced:
+            if uid is not None and uid not in self._dropped and self.synced and not self._sync_ids:
                 self.violation("unknown-channel", f"Rename of unknown channel {uid}", event)
             return
         if new_name is not None and new_name != ch.name:
@@ -425,7 +425,7 @@ class Reducer:
         if ch is None:
             if uid in self._dropped:
                 self._dropped.discard(uid)
-            elif self.synced:
+            elif self.synced and not self._sync_ids:
                 self.violation("unknown-channel", f"Hangup of unknown channel {uid}", event)
             return
         if ch.bridge_id is not None:
@@ -488,7 +488,7 @@ class Reducer:
         if cur is None:
             if bid in self._dropped:
                 return None
-            if self.synced:
+            if self.synced and not self._sync_ids:
                 self.violation(
                     "unknown-bridge", f"{_get(msg, 'Event')} for unknown bridge {bid}", event
                 )
@@ -515,7 +515,13 @@ class Reducer:
         if bid in self.bridges and bid not in self._seeded:
             self.violation("duplicate-bridge", f"second BridgeCreate for {bid}", event)
         self._seeded.discard(bid)
-        self._known_bridge(bid, event, msg, "", out)
+        cur = self.bridges.get(bid)
+        if cur is None:
+            self._put_bridge(
+                None, Bridge(unique_id=bid, **self._read_bridge(msg, "", None)), "event", out
+            )
+        else:
+            self._known_bridge(bid, event, msg, "", out)
 
     def _bridge_update(self, event: TypedEvent, msg: Event, out: list[Change]) -> None:
         self._known_bridge(as_str(msg, "BridgeUniqueid"), event, msg, "", out)
@@ -572,7 +578,7 @@ class Reducer:
         if bridge is None:
             if bid in self._dropped:
                 self._dropped.discard(bid)
-            elif self.synced:
+            elif self.synced and not self._sync_ids:
                 self.violation("unknown-bridge", f"BridgeDestroy of unknown bridge {bid}", event)
             return
         if bridge.members:

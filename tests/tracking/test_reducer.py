@@ -1,0 +1,300 @@
+"""The reducer on hand-made event sequences: guarantees, violations, seeding, memory."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from ami_client.events import ChannelState, from_message
+from ami_client.protocol import Event
+from ami_client.tracking import (
+    BridgeChange,
+    CallChange,
+    ChannelChange,
+    DialChange,
+    Reducer,
+    Violation,
+)
+
+
+def ev(name: str, **fields: str) -> Any:
+    return from_message(
+        Event([("Event", name), *((k.replace("_", "-"), v) for k, v in fields.items())])
+    )
+
+
+def chan(
+    uid: str, name: str = "", state: str = "6", linked: str | None = None, prefix: str = ""
+) -> dict[str, str]:
+    return {
+        f"{prefix}Channel": name or f"PJSIP/{uid}",
+        f"{prefix}ChannelState": state,
+        f"{prefix}ChannelStateDesc": "Up",
+        f"{prefix}CallerIDNum": "100",
+        f"{prefix}CallerIDName": "<unknown>",
+        f"{prefix}Context": "ami-test",
+        f"{prefix}Exten": "s",
+        f"{prefix}Priority": "1",
+        f"{prefix}Uniqueid": uid,
+        f"{prefix}Linkedid": linked or uid,
+    }
+
+
+def bridge(bid: str, prefix: str = "") -> dict[str, str]:
+    return {
+        f"{prefix}BridgeUniqueid": bid,
+        f"{prefix}BridgeType": "basic",
+        f"{prefix}BridgeTechnology": "simple_bridge",
+        f"{prefix}BridgeCreator": "<unknown>",
+        f"{prefix}BridgeName": "<unknown>",
+        f"{prefix}BridgeNumChannels": "0",
+    }
+
+
+def synced(**kw: Any) -> Reducer:
+    r = Reducer(**kw)
+    r.begin_sync(channels_action_id="c", bridges_action_id="b")
+    r.feed(ev("BridgeListComplete", ActionID="b"))
+    r.feed(ev("CoreShowChannelsComplete", ActionID="c"))
+    assert r.synced and not r.syncing
+    return r
+
+
+def call(r: Reducer) -> None:
+    """Two channels of one call, dialled and bridged."""
+    r.feed(ev("Newchannel", **chan("a", state="4")))
+    r.feed(ev("Newchannel", **chan("b", state="0", linked="a")))
+    r.feed(ev("DialBegin", **chan("a"), **chan("b", linked="a", prefix="Dest"), DialString="b"))
+    r.feed(ev("Newstate", **chan("b", linked="a")))
+    r.feed(ev("DialEnd", **chan("a"), **chan("b", linked="a", prefix="Dest"), DialStatus="ANSWER"))
+    r.feed(ev("BridgeCreate", **bridge("X")))
+    r.feed(ev("BridgeEnter", **bridge("X"), **chan("a")))
+    r.feed(ev("BridgeEnter", **bridge("X"), **chan("b", linked="a")))
+
+
+def hangup(r: Reducer) -> None:
+    r.feed(ev("BridgeLeave", **bridge("X"), **chan("a")))
+    r.feed(ev("BridgeLeave", **bridge("X"), **chan("b", linked="a")))
+    r.feed(ev("BridgeDestroy", **bridge("X")))
+    r.feed(ev("Hangup", **chan("b", linked="a"), Cause="16", Cause_txt="Normal Clearing"))
+    r.feed(ev("Hangup", **chan("a"), Cause="16", Cause_txt="Normal Clearing"))
+
+
+def test_a_call_from_start_to_end() -> None:
+    r = synced(history=5)
+    call(r)
+    state = r.state()
+    assert set(state.channels) == {"a", "b"}
+    assert state.channels["a"].state is ChannelState.UP
+    assert state.channels["a"].caller_id_name is None  # "<unknown>"
+    assert state.channels["a"].dial_status == "ANSWER"
+    assert state.bridges["X"].members == ("a", "b")
+    assert state.channels["b"].bridge_id == "X"
+    assert list(state.calls) == ["a"]
+    assert [c.unique_id for c in state.calls["a"].channels] == ["a", "b"]
+    assert [b.unique_id for b in state.calls["a"].bridges] == ["X"]
+    hangup(r)
+    assert not r.channels and not r.bridges and not r.dials and not r.state().calls
+    assert [c.unique_id for c in r.ended] == ["b", "a"]
+    assert r.ended[-1].hangup_cause == 16 and r.ended[-1].ended
+    assert not r.violations
+    # Earlier states never move.
+    assert state.bridges["X"].members == ("a", "b")
+
+
+def test_changes_describe_what_happened() -> None:
+    r = synced()
+    changes = r.feed(ev("Newchannel", **chan("a")))
+    assert changes == [
+        CallChange(linked_id="a", started=True),
+        ChannelChange(old=None, new=r.channels["a"], reason="event"),
+    ]
+    assert r.feed(ev("Newstate", **chan("a"))) == []  # nothing changed
+    changes = r.feed(ev("Hangup", **chan("a"), Cause="16"))
+    removed = [c for c in changes if isinstance(c, ChannelChange)]
+    assert (
+        removed[0].new is None
+        and removed[0].final is not None
+        and removed[0].final.hangup_cause == 16
+    )
+    assert CallChange(linked_id="a", started=False) in changes
+
+
+def test_parallel_dials_pair_up() -> None:
+    r = synced()
+    r.feed(ev("Newchannel", **chan("a")))
+    for d in ("b", "c"):
+        r.feed(ev("Newchannel", **chan(d, linked="a")))
+        r.feed(ev("DialBegin", **chan("a"), **chan(d, linked="a", prefix="Dest"), DialString=d))
+    assert set(r.dials) == {("a", "b"), ("a", "c")}
+    r.feed(
+        ev("DialState", **chan("a"), **chan("b", linked="a", prefix="Dest"), DialStatus="RINGING")
+    )
+    assert r.dials[("a", "b")].status == "RINGING"
+    changes = r.feed(
+        ev("DialEnd", **chan("a"), **chan("c", linked="a", prefix="Dest"), DialStatus="ANSWER")
+    )
+    ended = [c for c in changes if isinstance(c, DialChange)]
+    assert ended[0].new.ended and ended[0].new.status == "ANSWER"
+    changes = r.feed(
+        ev("DialEnd", **chan("a"), **chan("b", linked="a", prefix="Dest"), DialStatus="CANCEL")
+    )
+    assert not r.dials and not r.violations
+
+
+def test_violations_go_to_the_hook_and_counters_never_raise() -> None:
+    seen: list[Violation] = []
+
+    def hook(v: Violation) -> None:
+        seen.append(v)
+        raise RuntimeError("a broken hook must not break tracking")
+
+    r = synced(on_violation=hook)
+    call(r)
+    r.feed(ev("Hangup", **chan("a"), Cause="16"))  # still in bridge X
+    r.feed(ev("Newstate", **chan("zz")))  # never announced
+    r.feed(ev("DialEnd", **chan("b", linked="a"), **chan("q", prefix="Dest"), DialStatus="ANSWER"))
+    r.feed(ev("BridgeDestroy", **bridge("nope")))
+    assert r.violations["hangup-in-bridge"] == 1
+    assert r.violations["unknown-channel"] >= 1
+    assert r.violations["unmatched-dial-end"] == 1
+    assert r.violations["unknown-bridge"] == 1
+    assert {v.kind for v in seen} == set(r.violations)
+    assert "a" not in r.channels and r.bridges["X"].members == ("b",)
+    assert "zz" in r.channels  # repaired from the event's snapshot
+
+
+def test_seeding_drops_stale_keeps_born_and_skips_died() -> None:
+    r = synced()
+    call(r)
+    r.feed(ev("Newchannel", **chan("gone")))
+    r.begin_sync(channels_action_id="c2", bridges_action_id="b2")
+    r.feed(ev("Newchannel", **chan("born")))  # after the list's snapshot
+    r.feed(ev("BridgeListItem", ActionID="b2", **bridge("X")))
+    r.feed(ev("BridgeListItem", ActionID="b2", **bridge("Y")))
+    r.feed(ev("BridgeListComplete", ActionID="b2"))
+    r.feed(ev("Hangup", **chan("died"), Cause="16"))  # listed, but hung up since
+    for uid, bid in (("a", "X"), ("b", "Y"), ("died", ""), ("new", "")):
+        r.feed(
+            ev(
+                "CoreShowChannel",
+                ActionID="c2",
+                **chan(uid, linked="a" if uid == "b" else uid),
+                BridgeId=bid,
+                Application="Wait",
+                ApplicationData="60",
+            )
+        )
+    r.feed(ev("CoreShowChannel", ActionID="other", **chan("not-ours")))  # someone else's list
+    r.feed(ev("CoreShowChannelsComplete", ActionID="c2"))
+    assert set(r.channels) == {"a", "b", "born", "new"}
+    assert r.channels["b"].bridge_id == "Y" and r.bridges["Y"].members == ("b",)
+    assert r.bridges["X"].members == ("a",)
+    assert r.channels["new"].application == "Wait"
+    # Late events of what the seeding settled are not violations.
+    r.feed(ev("Hangup", **chan("gone"), Cause="16"))
+    r.feed(ev("Newchannel", **chan("new")))
+    assert not r.violations
+
+
+def test_memory_returns_to_zero() -> None:
+    r = synced()
+    for i in range(50):
+        call(r)
+        hangup(r)
+    assert not r.channels and not r.bridges and not r.dials and not r._calls
+    assert len(r.ended) == 0
+    assert not r._born and not r._died and not r._seeded
+
+
+def test_bridge_merge_moves_members() -> None:
+    r = synced()
+    call(r)
+    r.feed(ev("Newchannel", **chan("c")))
+    r.feed(ev("BridgeCreate", **bridge("Y")))
+    r.feed(ev("BridgeEnter", **bridge("Y"), **chan("c")))
+    changes = r.feed(ev("BridgeMerge", **bridge("X", "To"), **bridge("Y", "From")))
+    assert any(isinstance(c, BridgeChange) for c in changes)
+    assert r.bridges["X"].members == ("a", "b", "c") and r.bridges["X"].merged_from == ("Y",)
+    assert r.channels["c"].bridge_id == "X" and r.bridges["Y"].members == ()
+    r.feed(ev("BridgeDestroy", **bridge("Y")))
+    assert not r.violations
+
+
+def test_transfers_local_pairs_dtmf_variables() -> None:
+    r = synced()
+    call(r)
+    r.feed(
+        ev(
+            "BlindTransfer",
+            Result="Success",
+            **chan("a", prefix="Transferer"),
+            **chan("b", linked="a", prefix="Transferee"),
+            **bridge("X"),
+            IsExternal="Yes",
+            Context="ami-test",
+            Extension="wait",
+        )
+    )
+    assert r.channels["a"].transfers[0].transferee == "b"
+    assert r.bridges["X"].transfers[0].extension == "wait"
+    r.feed(ev("Newchannel", **chan("l1", name="Local/x@y-1;1")))
+    r.feed(ev("Newchannel", **chan("l2", name="Local/x@y-1;2", linked="l1")))
+    r.feed(
+        ev(
+            "LocalBridge",
+            **chan("l1", name="Local/x@y-1;1", prefix="LocalOne"),
+            **chan("l2", name="Local/x@y-1;2", linked="l1", prefix="LocalTwo"),
+            Context="y",
+            Exten="x",
+            LocalOptimization="Yes",
+        )
+    )
+    assert r.channels["l1"].local_peer == "l2" and r.channels["l2"].local_peer == "l1"
+    r.feed(
+        ev(
+            "LocalOptimizationBegin",
+            **chan("l1", name="Local/x@y-1;1", prefix="LocalOne"),
+            **chan("l2", name="Local/x@y-1;2", linked="l1", prefix="LocalTwo"),
+            Id="1",
+        )
+    )
+    assert r.channels["l1"].local_optimizing and r.channels["l2"].local_optimizing
+    r.feed(
+        ev(
+            "LocalOptimizationEnd",
+            **chan("l1", name="Local/x@y-1;1", prefix="LocalOne"),
+            **chan("l2", name="Local/x@y-1;2", linked="l1", prefix="LocalTwo"),
+            Id="1",
+            Success="Yes",
+        )
+    )
+    assert not r.channels["l1"].local_optimizing
+    r.feed(ev("DTMFBegin", **chan("a"), Digit="5", Direction="Received"))
+    assert r.channels["a"].dtmf is not None and r.channels["a"].dtmf.digit == "5"
+    r.feed(ev("DTMFEnd", **chan("a"), Digit="5", DurationMs="100", Direction="Received"))
+    assert r.channels["a"].dtmf is None
+    r.feed(ev("VarSet", **chan("a"), Variable="FOO", Value="bar"))
+    r.feed(ev("Newstate", **chan("a"), ChanVariable="AMI_TEST_VAR=x"))
+    assert dict(r.channels["a"].variables) == {"FOO": "bar", "AMI_TEST_VAR": "x"}
+    r.feed(ev("Rename", **chan("a"), Newname="PJSIP/renamed"))
+    assert r.channels["a"].name == "PJSIP/renamed"
+    assert not r.violations
+
+
+def test_history_is_bounded() -> None:
+    with pytest.raises(ValueError):
+        Reducer(history=-1)
+    r = synced(history=3)
+    for i in range(10):
+        r.feed(ev("Newchannel", **chan(str(i))))
+        r.feed(ev("Hangup", **chan(str(i)), Cause="16"))
+    assert [c.unique_id for c in r.ended] == ["7", "8", "9"]
+
+
+def test_events_before_the_first_seeding_are_not_violations() -> None:
+    r = Reducer()
+    r.feed(ev("Newstate", **chan("old")))  # a call older than our connection
+    r.feed(ev("Hangup", **chan("older"), Cause="16"))
+    assert not r.violations and "old" in r.channels
