@@ -42,7 +42,7 @@ class Proxy:
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[Proxy]:
         listener = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)
-        self.port = listener.extra(anyio.abc.SocketAttribute.local_port)
+        self.port = listener.extra(anyio.abc.SocketAttribute.local_port)  # noqa: S610
         async with listener, anyio.create_task_group() as tg:
             tg.start_soon(listener.serve, self._handle, tg)
             try:
@@ -202,7 +202,7 @@ class Run:
         state = await self.tracker.wait_until(ok)
         return next(c for c in self.mine(state).values() if predicate(c))
 
-    async def checkpoint(self, label: str, timeout: float = 10.0) -> dict[str, Any]:
+    async def checkpoint(self, label: str, timeout: float = 10.0) -> dict[str, Any]:  # noqa: ASYNC109
         """Wait until the tracker equals what the server lists; log it for the replay."""
         last: tuple[Any, Any] = (None, None)
         with anyio.move_on_after(timeout):
@@ -217,7 +217,7 @@ class Run:
                 await anyio.sleep(0.05)
         raise AssertionError(f"checkpoint {label!r}: tracker {last[0]!r} != server {last[1]!r}")
 
-    async def ended(self, timeout: float = 15.0) -> None:
+    async def ended(self, timeout: float = 15.0) -> None:  # noqa: ASYNC109
         """Wait until every channel of the scenario's calls is gone, then check the server."""
         with anyio.fail_after(timeout):
             await self.tracker.wait_until(lambda s: not self.mine(s))
@@ -286,9 +286,11 @@ async def blind_transfer(run: Run) -> None:
     state = await run.tracker.wait_until(lambda s: any(c.transfers for c in run.mine(s).values()))
     transferee = next(c for c in run.mine(state).values() if c.transfers)
     transfer = transferee.transfers[0]
-    assert transfer.kind == "blind" and transfer.result == "Success", transfer
+    assert transfer.kind == "blind", transfer
+    assert transfer.result == "Success", transfer
     assert transfer.transferer == transferer.unique_id
-    assert transfer.extension == "wait-2" and transfer.context == CONTEXT
+    assert transfer.extension == "wait-2"
+    assert transfer.context == CONTEXT
     assert bridge_id in transfer.bridges
     await run.tracker.wait_hangup(transferer.unique_id)
     await run.checkpoint("transferred")
@@ -406,7 +408,8 @@ async def session(
     proxy = Proxy((host, port))
     policy = ami_client.ReconnectPolicy(initial_delay=0.05, max_delay=0.2) if reconnect else None
     async with (
-        proxy.running(), ami_client.connect(host, port, username=username, secret=secret) as ctl,
+        proxy.running(),
+        ami_client.connect(host, port, username=username, secret=secret) as ctl,
         ami_client.connect(
             "127.0.0.1", proxy.port, username=username, secret=secret, reconnect=policy
         ) as ami,

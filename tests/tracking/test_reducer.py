@@ -57,7 +57,8 @@ def synced(**kw: Any) -> Reducer:
     r.begin_sync(channels_action_id="c", bridges_action_id="b")
     r.feed(ev("BridgeListComplete", ActionID="b"))
     r.feed(ev("CoreShowChannelsComplete", ActionID="c"))
-    assert r.synced and not r.syncing
+    assert r.synced
+    assert not r.syncing
     return r
 
 
@@ -95,9 +96,13 @@ def test_a_call_from_start_to_end() -> None:
     assert [c.unique_id for c in state.calls["a"].channels] == ["a", "b"]
     assert [b.unique_id for b in state.calls["a"].bridges] == ["X"]
     hangup(r)
-    assert not r.channels and not r.bridges and not r.dials and not r.state().calls
+    assert not r.channels
+    assert not r.bridges
+    assert not r.dials
+    assert not r.state().calls
     assert [c.unique_id for c in r.ended] == ["b", "a"]
-    assert r.ended[-1].hangup_cause == 16 and r.ended[-1].ended
+    assert r.ended[-1].hangup_cause == 16
+    assert r.ended[-1].ended
     assert not r.violations
     # Earlier states never move.
     assert state.bridges["X"].members == ("a", "b")
@@ -113,11 +118,9 @@ def test_changes_describe_what_happened() -> None:
     assert r.feed(ev("Newstate", **chan("a"))) == []  # nothing changed
     changes = r.feed(ev("Hangup", **chan("a"), Cause="16"))
     removed = [c for c in changes if isinstance(c, ChannelChange)]
-    assert (
-        removed[0].new is None
-        and removed[0].final is not None
-        and removed[0].final.hangup_cause == 16
-    )
+    assert removed[0].new is None
+    assert removed[0].final is not None
+    assert removed[0].final.hangup_cause == 16
     assert CallChange(linked_id="a", started=False) in changes
 
 
@@ -136,11 +139,13 @@ def test_parallel_dials_pair_up() -> None:
         ev("DialEnd", **chan("a"), **chan("c", linked="a", prefix="Dest"), DialStatus="ANSWER")
     )
     ended = [c for c in changes if isinstance(c, DialChange)]
-    assert ended[0].new.ended and ended[0].new.status == "ANSWER"
+    assert ended[0].new.ended
+    assert ended[0].new.status == "ANSWER"
     changes = r.feed(
         ev("DialEnd", **chan("a"), **chan("b", linked="a", prefix="Dest"), DialStatus="CANCEL")
     )
-    assert not r.dials and not r.violations
+    assert not r.dials
+    assert not r.violations
 
 
 def test_violations_go_to_the_hook_and_counters_never_raise() -> None:
@@ -161,7 +166,8 @@ def test_violations_go_to_the_hook_and_counters_never_raise() -> None:
     assert r.violations["unmatched-dial-end"] == 1
     assert r.violations["unknown-bridge"] == 1
     assert {v.kind for v in seen} == set(r.violations)
-    assert "a" not in r.channels and r.bridges["X"].members == ("b",)
+    assert "a" not in r.channels
+    assert r.bridges["X"].members == ("b",)
     assert "zz" in r.channels  # repaired from the event's snapshot
 
 
@@ -189,7 +195,8 @@ def test_seeding_drops_stale_keeps_born_and_skips_died() -> None:
     r.feed(ev("CoreShowChannel", ActionID="other", **chan("not-ours")))  # someone else's list
     r.feed(ev("CoreShowChannelsComplete", ActionID="c2"))
     assert set(r.channels) == {"a", "b", "born", "new"}
-    assert r.channels["b"].bridge_id == "Y" and r.bridges["Y"].members == ("b",)
+    assert r.channels["b"].bridge_id == "Y"
+    assert r.bridges["Y"].members == ("b",)
     assert r.bridges["X"].members == ("a",)
     assert r.channels["new"].application == "Wait"
     # Late events of what the seeding settled are not violations.
@@ -200,12 +207,17 @@ def test_seeding_drops_stale_keeps_born_and_skips_died() -> None:
 
 def test_memory_returns_to_zero() -> None:
     r = synced()
-    for i in range(50):
+    for _i in range(50):
         call(r)
         hangup(r)
-    assert not r.channels and not r.bridges and not r.dials and not r._calls
+    assert not r.channels
+    assert not r.bridges
+    assert not r.dials
+    assert not r._calls
     assert len(r.ended) == 0
-    assert not r._born and not r._died and not r._seeded
+    assert not r._born
+    assert not r._died
+    assert not r._seeded
 
 
 def test_bridge_merge_moves_members() -> None:
@@ -216,8 +228,10 @@ def test_bridge_merge_moves_members() -> None:
     r.feed(ev("BridgeEnter", **bridge("Y"), **chan("c")))
     changes = r.feed(ev("BridgeMerge", **bridge("X", "To"), **bridge("Y", "From")))
     assert any(isinstance(c, BridgeChange) for c in changes)
-    assert r.bridges["X"].members == ("a", "b", "c") and r.bridges["X"].merged_from == ("Y",)
-    assert r.channels["c"].bridge_id == "X" and r.bridges["Y"].members == ()
+    assert r.bridges["X"].members == ("a", "b", "c")
+    assert r.bridges["X"].merged_from == ("Y",)
+    assert r.channels["c"].bridge_id == "X"
+    assert r.bridges["Y"].members == ()
     r.feed(ev("BridgeDestroy", **bridge("Y")))
     assert not r.violations
 
@@ -251,7 +265,8 @@ def test_transfers_local_pairs_dtmf_variables() -> None:
             LocalOptimization="Yes",
         )
     )
-    assert r.channels["l1"].local_peer == "l2" and r.channels["l2"].local_peer == "l1"
+    assert r.channels["l1"].local_peer == "l2"
+    assert r.channels["l2"].local_peer == "l1"
     r.feed(
         ev(
             "LocalOptimizationBegin",
@@ -260,7 +275,8 @@ def test_transfers_local_pairs_dtmf_variables() -> None:
             Id="1",
         )
     )
-    assert r.channels["l1"].local_optimizing and r.channels["l2"].local_optimizing
+    assert r.channels["l1"].local_optimizing
+    assert r.channels["l2"].local_optimizing
     r.feed(
         ev(
             "LocalOptimizationEnd",
@@ -270,11 +286,15 @@ def test_transfers_local_pairs_dtmf_variables() -> None:
             Success="Yes",
         )
     )
-    assert not r.channels["l1"].local_optimizing
+    after = r.channels["l1"]
+    assert not after.local_optimizing
     r.feed(ev("DTMFBegin", **chan("a"), Digit="5", Direction="Received"))
-    assert r.channels["a"].dtmf is not None and r.channels["a"].dtmf.digit == "5"
+    pressing = r.channels["a"].dtmf
+    assert pressing is not None
+    assert pressing.digit == "5"
     r.feed(ev("DTMFEnd", **chan("a"), Digit="5", DurationMs="100", Direction="Received"))
-    assert r.channels["a"].dtmf is None
+    released = r.channels["a"]
+    assert released.dtmf is None
     r.feed(ev("VarSet", **chan("a"), Variable="FOO", Value="bar"))
     r.feed(ev("Newstate", **chan("a"), ChanVariable="AMI_TEST_VAR=x"))
     assert dict(r.channels["a"].variables) == {"FOO": "bar", "AMI_TEST_VAR": "x"}
@@ -284,7 +304,7 @@ def test_transfers_local_pairs_dtmf_variables() -> None:
 
 
 def test_history_is_bounded() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="history"):
         Reducer(history=-1)
     r = synced(history=3)
     for i in range(10):
@@ -297,4 +317,5 @@ def test_events_before_the_first_seeding_are_not_violations() -> None:
     r = Reducer()
     r.feed(ev("Newstate", **chan("old")))  # a call older than our connection
     r.feed(ev("Hangup", **chan("older"), Cause="16"))
-    assert not r.violations and "old" in r.channels
+    assert not r.violations
+    assert "old" in r.channels

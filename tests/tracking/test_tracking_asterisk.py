@@ -9,8 +9,8 @@ import pytest
 
 import ami_client
 from ami_client import Action
+from tests.asterisk.server import AsteriskServer
 
-from ..asterisk.server import AsteriskServer
 from .harness import SCENARIOS, session
 
 pytestmark = [pytest.mark.anyio, pytest.mark.asterisk]
