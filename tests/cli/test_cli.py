@@ -1,0 +1,174 @@
+"""The ami-client command line, end to end against the simulator (and the real Asterisk)."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import anyio
+import pytest
+
+from ami_client._private.cli import (
+    Settings,
+    UsageError,
+    build_parser,
+    format_json,
+    format_text,
+    main,
+    resolve_settings,
+)
+from ami_client.protocol import Event
+from ami_client.testing import serve
+
+ROOT = Path(__file__).parents[2]
+
+
+@pytest.fixture
+def simulator() -> Iterator[tuple[str, int]]:
+    started = threading.Event()
+    address: list[tuple[str, int]] = []
+    stop = threading.Event()
+
+    async def run() -> None:
+        async with serve(time_scale=0.05) as sim:
+            assert sim.host is not None
+            assert sim.port is not None
+            address.append((sim.host, sim.port))
+            started.set()
+            # main() runs its own event loop: the simulator lives in this thread's loop.
+            await anyio.to_thread.run_sync(stop.wait)
+
+    thread = threading.Thread(target=anyio.run, args=(run,), daemon=True)
+    thread.start()
+    assert started.wait(10)
+    try:
+        yield address[0]
+    finally:
+        stop.set()
+        thread.join(10)
+
+
+def env_for(host: str, port: int) -> dict[str, str]:
+    return {"AMI_HOST": host, "AMI_PORT": str(port), "AMI_USERNAME": "admin",
+            "AMI_SECRET": "ami-admin-secret"}  # fmt: skip
+
+
+def test_action_prints_the_response(simulator: tuple[str, int]) -> None:
+    out = io.StringIO()
+    status = main(["action", "Ping"], stdout=out, environ=env_for(*simulator))
+    assert status == 0
+    assert "Response: Success" in out.getvalue()
+    assert "Ping: Pong" in out.getvalue()
+
+
+def test_action_event_list_as_json_lines(simulator: tuple[str, int]) -> None:
+    out = io.StringIO()
+    status = main(["action", "CoreShowChannels", "--json"], stdout=out, environ=env_for(*simulator))
+    assert status == 0
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert lines[0]["EventList"] == "start"
+    assert lines[-1]["Event"] == "CoreShowChannelsComplete"
+    assert int(lines[-1]["ListItems"]) == len(lines) - 2
+
+
+def test_action_error_exit_status(simulator: tuple[str, int]) -> None:
+    out = io.StringIO()
+    status = main(["action", "NoSuchAction"], stdout=out, environ=env_for(*simulator))
+    assert status == 1
+    assert "Response: Error" in out.getvalue()
+
+
+def test_events_filtered_with_count(simulator: tuple[str, int]) -> None:
+    out = io.StringIO()
+    env = env_for(*simulator)
+
+    async def originate_soon() -> None:
+        import ami_client
+
+        await anyio.sleep(0.5)
+        host, port = simulator
+        async with ami_client.connect(
+            host, port, username="admin", secret="ami-admin-secret"
+        ) as ami:
+            action = ami_client.Action(
+                "Originate", Channel="Local/hangup@ami-test", Application="Wait", Data="1"
+            )
+            await ami.originate(action)
+
+    thread = threading.Thread(target=anyio.run, args=(originate_soon,), daemon=True)
+    thread.start()
+    status = main(["events", "Newchannel", "--json", "--count", "2"], stdout=out, environ=env)
+    thread.join(20)
+    assert status == 0
+    events = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [e["Event"] for e in events] == ["Newchannel", "Newchannel"]
+
+
+def test_secret_never_from_the_command_line() -> None:
+    parser = build_parser()
+    with pytest.raises(SystemExit):
+        parser.parse_args(["action", "Ping", "--secret", "x"])
+
+
+def test_settings_flags_then_env_then_config(tmp_path: Path) -> None:
+    config = tmp_path / "ami.ini"
+    config.write_text(
+        "[default]\nhost = 10.0.0.1\nusername = cfg\nsecret = from-config\n"
+        "[pbx2]\nurl = tls://127.0.0.1:5039\nusername = other\nsecret = s2\n"
+    )
+    parser = build_parser()
+    args = parser.parse_args(["action", "Ping", "--config", str(config)])
+    settings = resolve_settings(args, {})
+    assert (settings.host, settings.username, settings.secret) == ("10.0.0.1", "cfg", "from-config")
+    args = parser.parse_args(["action", "Ping", "--config", str(config), "--host", "127.0.0.2"])
+    settings = resolve_settings(args, {"AMI_USERNAME": "env", "AMI_SECRET": "from-env"})
+    assert (settings.host, settings.username, settings.secret) == ("127.0.0.2", "env", "from-env")
+    args = parser.parse_args(["action", "Ping", "--config", str(config), "--profile", "pbx2"])
+    kwargs = resolve_settings(args, {}).connect_kwargs()
+    assert (kwargs["host"], kwargs["port"], kwargs["ssl"]) == ("127.0.0.1", 5039, True)
+    assert "s2" not in repr(resolve_settings(args, {}))
+    secret_file = tmp_path / "secret"
+    secret_file.write_text("from-file\n")
+    args = parser.parse_args(["action", "Ping", "--config", str(config),
+                              "--secret-file", str(secret_file)])  # fmt: skip
+    assert resolve_settings(args, {}).secret == "from-file"
+
+
+def test_missing_settings_are_usage_errors(tmp_path: Path) -> None:
+    parser = build_parser()
+    args = parser.parse_args(["action", "Ping", "--config", str(tmp_path / "none.ini")])
+    with pytest.raises(UsageError, match="does not exist"):
+        resolve_settings(args, {})
+    with pytest.raises(UsageError, match="no username"):
+        Settings().connect_kwargs()
+    with pytest.raises(UsageError, match="no secret"):
+        Settings(username="u").connect_kwargs()
+    with pytest.raises(UsageError, match="scheme"):
+        Settings(username="u", secret="s", url="ftp://x").connect_kwargs()
+
+
+def test_bad_credentials_exit_status(simulator: tuple[str, int]) -> None:
+    env = env_for(*simulator) | {"AMI_SECRET": "wrong"}
+    assert main(["action", "Ping"], stdout=io.StringIO(), environ=env) == 1
+
+
+def test_formats_keep_repeated_keys() -> None:
+    event = Event([("Event", "UserEvent"), ("V", "1"), ("V", "2"), ("Name", "a b")])
+    assert json.loads(format_json(event)) == {"Event": "UserEvent", "V": ["1", "2"], "Name": "a b"}
+    text = format_text(event)
+    assert "UserEvent" in text
+    assert "V=1 V=2 Name='a b'" in text
+
+
+def test_module_entry_point_help() -> None:
+    env = os.environ | {"PYTHONPATH": str(ROOT)}
+    command = [sys.executable, "-m", "ami_client", "--help"]
+    run = subprocess.run(command, capture_output=True, text=True, timeout=60, check=True, env=env)
+    for name in ("events", "action", "channels", "demo"):
+        assert name in run.stdout
