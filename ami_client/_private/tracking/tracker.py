@@ -254,6 +254,7 @@ class Tracker:
                 await self._wait(lambda: not self.reducer.syncing)
                 self._syncs += 1
                 self._synced.set()
+                self._wake()  # whoever waits for a seeding (entering, a test) looks again
                 if not self._sync_again:
                     return
         finally:
