@@ -59,6 +59,9 @@ ViolationHook = Callable[[Violation], None]
 
 _evolve: Final = attrs.evolve
 _get: Final = Event.get
+_dict_get: Final = dict.get
+_UNKNOWN: Final = "<unknown>"
+_channel_keys: dict[str, tuple[tuple[str, str, Callable[[Event, str], Any]], ...]] = {}
 
 # (Channel attribute, wire key without prefix, converter) of a channel snapshot.
 _CHANNEL_FIELDS: Final = (
@@ -248,17 +251,32 @@ class Reducer:
     # -- channels ----------------------------------------------------------------------------
 
     def _read_channel(self, msg: Event, prefix: str, cur: Channel | None) -> dict[str, Any]:
-        """The snapshot fields of ``msg`` under ``prefix`` that differ from ``cur``."""
+        """The snapshot fields of ``msg`` under ``prefix`` that differ from ``cur``.
+
+        The hot path of the tracker: an exact-case dictionary look-up per field (Asterisk
+        writes its keys in one spelling), the case-insensitive look-up only for a miss.
+        """
+        keys = _channel_keys.get(prefix)
+        if keys is None:
+            keys = _channel_keys[prefix] = tuple(
+                (attr, prefix + key, convert) for attr, key, convert in _CHANNEL_FIELDS
+            )
         diff: dict[str, Any] = {}
-        for attr, key, convert in _CHANNEL_FIELDS:
-            full = prefix + key if prefix else key
-            if _get(msg, full) is None and msg.get(full) is None:
-                continue  # absent: the event does not say (Asterisk never omits them, but...)
-            value = convert(msg, full)
+        dget = _dict_get
+        for attr, full, convert in keys:
+            raw = dget(msg, full)
+            if raw is None:
+                raw = msg.get(full)
+                if raw is None:
+                    continue  # absent: the event does not say
+            if convert is as_str:
+                value: Any = None if raw == _UNKNOWN else raw
+            else:
+                value = convert(msg, full)
             if cur is None or getattr(cur, attr) != value:
                 diff[attr] = value
-        variables = snapshot_variables(msg, prefix)
-        if variables:
+        if dget(msg, prefix + "ChanVariable") is not None:
+            variables = snapshot_variables(msg, prefix)
             old = cur.variables if cur is not None else None
             if old is None or any(old.get(k) != v for k, v in variables.items()):
                 merged = dict(old) if old else {}
@@ -301,7 +319,13 @@ class Reducer:
         return new
 
     def _known(
-        self, uid: str | None, event: TypedEvent, msg: Event, prefix: str, out: list[Change]
+        self,
+        uid: str | None,
+        event: TypedEvent,
+        msg: Event,
+        prefix: str,
+        out: list[Change],
+        extra: Callable[[Channel, dict[str, Any]], None] | None = None,
     ) -> Channel | None:
         """The channel ``uid`` after refreshing it from the event's snapshot under ``prefix``;
         an unknown channel is created from the snapshot (and reported, unless expected)."""
@@ -320,11 +344,18 @@ class Reducer:
             diff = self._read_channel(msg, prefix, None)
             diff.setdefault("name", "")
             new = Channel(unique_id=uid, **diff)
+            if extra is not None:
+                more: dict[str, Any] = {}
+                extra(new, more)
+                if more:
+                    new = _evolve(new, **more)
             if self.syncing:
                 self._born.add(uid)
             self._put_channel(None, new, "event", out)
             return new
         diff = self._read_channel(msg, prefix, cur)
+        if extra is not None:
+            extra(cur, diff)  # the event's own changes, applied in the same new version
         if diff:
             new = _evolve(cur, **diff)
             self._put_channel(cur, new, "event", out)
@@ -354,27 +385,27 @@ class Reducer:
         self._known(as_str(msg, "Uniqueid"), event, msg, "", out)
 
     def _newexten(self, event: TypedEvent, msg: Event, out: list[Change]) -> None:
-        uid = as_str(msg, "Uniqueid")
-        ch = self._known(uid, event, msg, "", out)
-        if ch is None or uid is None:
-            return
-        app, data = as_str(msg, "Application"), _get(msg, "AppData")
-        if data is None:
-            data = msg.get("AppData")
-        if app != ch.application or data != ch.application_data:
-            self._update(uid, {"application": app, "application_data": data}, out)
+        def app(ch: Channel, diff: dict[str, Any]) -> None:
+            application, data = as_str(msg, "Application"), msg.get("AppData")
+            if application != ch.application or data != ch.application_data:
+                diff["application"], diff["application_data"] = application, data
+
+        self._known(as_str(msg, "Uniqueid"), event, msg, "", out, app)
 
     def _varset(self, event: TypedEvent, msg: Event, out: list[Change]) -> None:
-        uid = as_str(msg, "Uniqueid")
-        ch = self._known(uid, event, msg, "", out)
         name = msg.get("Variable")
-        if ch is None or uid is None or name is None:
-            return
-        value = msg.get("Value", "")
-        if ch.variables.get(name) != value:
-            merged = dict(ch.variables)
-            merged[name] = value
-            self._update(uid, {"variables": MappingProxyType(merged)}, out)
+
+        def setvar(ch: Channel, diff: dict[str, Any]) -> None:
+            if name is None:
+                return
+            value = msg.get("Value", "")
+            variables = diff.get("variables", ch.variables)
+            if variables.get(name) != value:
+                merged = dict(variables)
+                merged[name] = value
+                diff["variables"] = MappingProxyType(merged)
+
+        self._known(as_str(msg, "Uniqueid"), event, msg, "", out, setvar)
 
     def _rename(self, event: TypedEvent, msg: Event, out: list[Change]) -> None:
         # Asterisk 22 (manager_channels.c): Channel (old name), Newname, Uniqueid.
@@ -459,6 +490,12 @@ class Reducer:
         out.append(ChannelChange(old=ch, new=None, reason=reason, final=final))
         if ch.linked_id is not None:
             self._unindex_call(ch.linked_id, uid, out)
+        if not self.channels:
+            # A dict keeps its table after deletions: start afresh, so that memory really
+            # returns to zero once every call has ended.
+            self.channels = {}
+            self.dials = {}
+            self._calls = {}
         if self.ended.maxlen:
             self.ended.append(final)
 
@@ -597,6 +634,8 @@ class Reducer:
                 self._update(uid, {"bridge_id": None}, out, reason)
         del self.bridges[bid]
         self._seeded.discard(bid)
+        if not self.bridges:
+            self.bridges = {}  # give the emptied table back (see _remove_channel)
         out.append(BridgeChange(old=bridge, new=None, reason=reason))
 
     def _bridge_merge(self, event: TypedEvent, msg: Event, out: list[Change]) -> None:
