@@ -276,6 +276,17 @@ class TypedEvent:
         """The raw text of field ``key`` (case-insensitive), or ``default``."""
         return self.message.get(key, default)
 
+    def __getitem__(self, key: str) -> str:
+        """The raw text of field ``key`` (case-insensitive); ``KeyError`` if absent.
+
+        So code written for the generic :class:`Event` (``event["Channel"]``) keeps working
+        when it receives typed events.
+        """
+        return self.message[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.message
+
     @classmethod
     def field_keys(cls) -> dict[str, str]:
         """Attribute name -> wire key (or key prefix, for a snapshot) of the typed fields."""
