@@ -305,7 +305,7 @@ async def run_demo(
     def say(text: str) -> None:
         print(text, file=out, flush=True)
 
-    async with connect(**connect_kwargs) as ami:
+    async with connect(**connect_kwargs, event_factory=typed.from_message) as ami:
         pong = await ami.send(Action("Ping"))
         assert isinstance(pong, Response)
         say(f"connected to {connect_kwargs['host']}; Ping -> {pong.status} ({pong.action_id})")
@@ -376,22 +376,29 @@ def _describe(event: object) -> str:
 
 
 def _describe_change(change: object) -> str | None:
+    """A line for the changes a person watching calls cares about; None for the rest."""
     old, new = getattr(change, "old", None), getattr(change, "new", None)
     thing = new or old
     if thing is None:
         return None
     label = getattr(thing, "name", None) or getattr(thing, "unique_id", "?")
     kind = type(thing).__name__.lower()
-    reason = getattr(change, "reason", "")
+    if kind not in ("channel", "bridge"):
+        return None
     if old is None:
-        return f"{kind} {label} appeared ({reason})"
+        return f"{kind} {label} created"
     if new is None:
-        return f"{kind} {label} gone ({reason})"
-    state = getattr(new, "state_desc", None)
-    members = getattr(new, "members", None)
-    if members is not None:
-        return f"{kind} {label}: {len(members)} member(s) ({reason})"
-    return f"{kind} {label}: {state or reason}"
+        return f"{kind} {label} gone"
+    if kind == "bridge":
+        if old.members == new.members:
+            return None
+        return f"bridge {label}: {len(new.members)} member(s)"
+    if old.state_desc != new.state_desc:
+        return f"channel {label}: {old.state_desc or '?'} -> {new.state_desc}"
+    if old.bridge_id != new.bridge_id:
+        where = f"in bridge {new.bridge_id}" if new.bridge_id else "left its bridge"
+        return f"channel {label}: {where}"
+    return None
 
 
 async def cmd_demo(args: argparse.Namespace, settings: Settings | None, out: TextIO) -> int:

@@ -172,3 +172,51 @@ def test_module_entry_point_help() -> None:
     run = subprocess.run(command, capture_output=True, text=True, timeout=60, check=True, env=env)
     for name in ("events", "action", "channels", "demo"):
         assert name in run.stdout
+
+
+def test_demo_against_the_simulator() -> None:
+    out = io.StringIO()
+    assert main(["demo", "--calls", "2", "--time-scale", "0.05"], stdout=out, environ={}) == 0
+    text = out.getvalue()
+    assert "simulator listening on 127.0.0.1:" in text
+    assert text.count("-> OriginateResponse success") == 2
+    assert "event DialEnd" in text
+    assert "dial_status=ANSWER" in text
+    assert "state bridge" in text
+    assert "all 2 calls ended" in text
+
+
+def test_channels_once_shows_a_live_call(simulator: tuple[str, int]) -> None:
+    import ami_client
+
+    host, port = simulator
+    out = io.StringIO()
+
+    async def with_a_call() -> int:
+        async with ami_client.connect(
+            host, port, username="admin", secret="ami-admin-secret"
+        ) as ami:
+            await ami.originate(ami_client.Action(
+                "Originate", Channel="Local/wait@ami-test", Application="Wait", Data="30"
+            ))  # fmt: skip
+            return await anyio.to_thread.run_sync(
+                lambda: main(["channels", "--once"], stdout=out, environ=env_for(host, port))
+            )
+
+    assert anyio.run(with_a_call) == 0
+    table = out.getvalue()
+    assert table.startswith("2 channel(s)")
+    assert table.count("Local/wait@ami-test-") == 2
+
+
+@pytest.mark.asterisk
+def test_demo_against_the_real_asterisk(asterisk: object) -> None:
+    out = io.StringIO()
+    env = {"AMI_URL": "tcp://127.0.0.1:15038", "AMI_USERNAME": "admin",
+           "AMI_SECRET": "ami-admin-secret"}  # fmt: skip
+    assert main(["demo", "--calls", "1"], stdout=out, environ=env) == 0
+    text = out.getvalue()
+    assert "connected to 127.0.0.1" in text
+    assert "-> OriginateResponse success" in text
+    assert "event DialEnd" in text
+    assert "all 1 calls ended" in text
