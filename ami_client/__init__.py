@@ -5,7 +5,13 @@ connection layer, and the typed catalogue in :mod:`ami_client.actions` / :mod:`a
 """
 
 from ami_client import actions, events, protocol, tracking
-from ami_client._private.client import AMIClient, EventFactory, ListStream, connect
+from ami_client._private.client import (
+    AMIClient,
+    EventFactory,
+    ListStream,
+    connect,
+    generic_events,
+)
 from ami_client._private.errors import (
     ActionError,
     AMIConnectionError,
@@ -48,6 +54,7 @@ __all__ = [
     "tracking",
     # the client
     "connect",
+    "generic_events",
     "http_transport_factory",
     "AMIClient",
     "ConnectionState",

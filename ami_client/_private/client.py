@@ -28,6 +28,7 @@ from typing import Any, Final, Protocol, runtime_checkable
 import anyio
 import anyio.abc
 
+from ami_client._private.catalogue._registry import from_message
 from ami_client._private.correlator import (
     ActionKind,
     Answered,
@@ -80,7 +81,7 @@ from ami_client._private.transport import (
     open_tcp,
 )
 
-__all__ = ["AMIClient", "ActionLike", "EventFactory", "connect"]
+__all__ = ["AMIClient", "ActionLike", "EventFactory", "connect", "generic_events"]
 
 logger = logging.getLogger("ami_client.client")
 
@@ -141,7 +142,13 @@ def _error_for(response: Response) -> ActionError:
     return ActionError(response)
 
 
-def _identity(event: Event) -> Event:
+def generic_events(event: Event) -> Event:
+    """An event factory that keeps every event generic (the typed catalogue is not used).
+
+    ``connect(..., event_factory=ami_client.generic_events)`` hands subscribers and results the
+    :class:`~ami_client.Event` messages themselves: the cheapest path, for code that only looks
+    at a few raw fields.
+    """
     return event
 
 
@@ -218,7 +225,9 @@ class AMIClient:
             :class:`~ami_client.LimitExceeded`.
         connect_timeout: Seconds allowed for connecting and logging in (each attempt).
         event_factory: Turns each :class:`~ami_client.Event` into what subscribers and results
-            receive (default: the generic event itself).
+            receive. Default: the typed catalogue (:func:`ami_client.events.from_message`:
+            ``isinstance(event, events.Hangup)``, ``event.cause``; ``event["Cause"]`` still
+            reads the raw field). :func:`generic_events` keeps the generic messages.
         transport_factory: Opens the transport instead of TCP/TLS to ``host:port`` (the seam
             used by other transports and by tests).
     """
@@ -273,8 +282,8 @@ class AMIClient:
         self.limits = limits
         self.max_list_items = max_list_items
         self.connect_timeout = float(connect_timeout)
-        self._factory: EventFactory = event_factory or _identity
-        self._has_factory = event_factory is not None
+        self._factory: EventFactory = event_factory or from_message
+        self._has_factory = self._factory is not generic_events
         self._transport_factory = transport_factory
         self._ids = ActionIdGenerator()
         self._state = ConnectionState.CLOSED
