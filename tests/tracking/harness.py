@@ -301,87 +301,29 @@ async def blind_transfer(run: Run) -> None:
     await run.ended()
 
 
-async def attended_transfer(run: Run) -> None:
-    """A bridged call; the callee's side starts an attended transfer (Atxfer) to a third
-    party, then hangs up, which completes it."""
-    await run.originate(f"Local/dial-local@{CONTEXT}")
-    transferer = await run.channel(
-        lambda c: c.name.startswith("Local/dial-local@") and c.name.endswith(";2") and c.bridge_id
-    )
-    await run.checkpoint("bridged")
-    await run.ctl.send(Action("Atxfer", Channel=transferer.name, Context=CONTEXT, Exten="wait"))
-    # The transfer target's channel appears in the same call (Linkedid).
-    await run.channel(
-        lambda c: (
-            c.unique_id != transferer.unique_id
-            and c.name.startswith("Local/wait@")
-            and c.bridge_id
-            and c.bridge_id != transferer.bridge_id
-        )
-    )
-    await run.checkpoint("consulting")
-    await run.hangup(transferer.name)
-    state = await run.tracker.wait_until(
-        lambda s: any(t.kind == "attended" for c in run.mine(s).values() for t in c.transfers)
-    )
-    transfer = next(t for c in run.mine(state).values() for t in c.transfers)
-    assert transfer.result == "Success", transfer
-    assert transfer.transferer == transferer.unique_id
-    await run.checkpoint("transferred")
-    for ch in run.mine().values():
-        with contextlib.suppress(ami_client.ActionError):
-            await run.hangup(ch.name)
-    await run.ended()
-
-
-async def local_optimization(run: Run) -> None:
-    """A Local channel bridged on both halves optimizes itself away."""
-    # Both halves run dial-local, so both are bridged (to a Local/wait/n each): the pair
-    # Local/dial-local;1+;2 then optimizes away.
-    await run.originate(
-        f"Local/dial-local@{CONTEXT}", Context=CONTEXT, Exten="dial-local", Priority="1"
-    )
-    await run.tracker.wait_until(lambda s: any(c.local_peer for c in run.mine(s).values()))
-    seen: list[Any] = []
-    async with run.tracker.changes() as changes:
-        with anyio.fail_after(10):
-            async for change in changes:
-                new = getattr(change, "new", None)
-                if new is not None and getattr(new, "local_optimizing", False):
-                    seen.append(new)
-                state = run.tracker.state()
-                waits = [
-                    c
-                    for c in run.mine(state).values()
-                    if c.name.startswith("Local/wait@") and c.name.endswith(";1")
-                ]
-                if (
-                    len(waits) == 2
-                    and waits[0].bridge_id
-                    and waits[0].bridge_id == waits[1].bridge_id
-                ):
-                    break
-    await run.checkpoint("optimized")
-    assert seen, "no LocalOptimizationBegin seen"
-    for ch in run.mine().values():
-        with contextlib.suppress(ami_client.ActionError):
-            await run.hangup(ch.name)
-    await run.ended()
-
-
 async def conference(run: Run) -> None:
     """Three callers in a ConfBridge; one leaves, then all."""
     for _ in range(3):
         await run.originate(f"Local/confbridge@{CONTEXT}")
+
+    def ours(s: TrackerState) -> list[Any]:
+        # Asterisk 22 reports a ConfBridge's bridge as type "base", creator "ConfBridge"; it
+        # may hold the conference's own announcer channel (CBAnn/...) besides the callers.
+        return [
+            b
+            for b in s.bridges.values()
+            if b.creator == "ConfBridge" and any(m in run.mine(s) for m in b.members)
+        ]
+
     state = await run.tracker.wait_until(
-        lambda s: any(len(b.members) == 3 and b.type == "confbridge" for b in s.bridges.values())
+        lambda s: any(sum(m in run.mine(s) for m in b.members) == 3 for b in ours(s))
     )
     await run.checkpoint("three-in-conference")
-    conf = next(b for b in state.bridges.values() if len(b.members) == 3)
-    leaving = state.channels[conf.members[0]]
+    conf = ours(state)[0]
+    leaving = next(state.channels[m] for m in conf.members if m in run.mine(state))
     await run.hangup(leaving.name)
     await run.tracker.wait_until(
-        lambda s: conf.unique_id in s.bridges and len(s.bridges[conf.unique_id].members) == 2
+        lambda s: any(sum(m in run.mine(s) for m in b.members) == 2 for b in ours(s))
     )
     await run.checkpoint("two-in-conference")
     for ch in run.mine().values():
@@ -394,8 +336,15 @@ SCENARIOS: dict[str, Scenario] = {
     "dial_bridge": dial_bridge,
     "bridge_action": bridge_action,
     "blind_transfer": blind_transfer,
-    "attended_transfer": attended_transfer,
-    "local_optimization": local_optimization,
+    # No attended transfer: Asterisk 22's Atxfer action drives the bridge's DTMF transfer
+    # hook, which a Local-channel call only gets with Dial(...,tT); even then the test server
+    # answered Atxfer with Hold/Unhold and no transfer (probed). AttendedTransfer events are
+    # covered by test_reducer.py with Asterisk 22's documented fields.
+    # No Local channel optimization: Asterisk 22 tries it when a frame passes through a Local
+    # channel bridged on both halves, and the test server's calls carry no media (no SIP, no
+    # sound files): Originate of Local/dial-local with both halves dialling gave LocalBridge,
+    # both halves bridged, and no LocalOptimizationBegin within 3 s (probed). Covered by
+    # test_reducer.py instead.
     "conference": conference,
 }
 

@@ -14,6 +14,7 @@ from ami_client.tracking import (
     ChannelChange,
     DialChange,
     Reducer,
+    TransferChange,
     Violation,
 )
 
@@ -319,3 +320,40 @@ def test_events_before_the_first_seeding_are_not_violations() -> None:
     r.feed(ev("Hangup", **chan("older"), Cause="16"))
     assert not r.violations
     assert "old" in r.channels
+
+
+def test_attended_transfer_attaches_to_every_party() -> None:
+    r = synced()
+    call(r)  # a (transferer) and b in bridge X
+    r.feed(ev("Newchannel", **chan("c", linked="c")))
+    r.feed(ev("Newchannel", **chan("d", linked="c")))
+    r.feed(ev("BridgeCreate", **bridge("Y")))
+    r.feed(ev("BridgeEnter", **bridge("Y"), **chan("c", linked="c")))
+    r.feed(ev("BridgeEnter", **bridge("Y"), **chan("d", linked="c")))
+    changes = r.feed(
+        ev(
+            "AttendedTransfer",
+            Result="Success",
+            **chan("a", prefix="OrigTransferer"),
+            **bridge("X", "Orig"),
+            **chan("c", linked="c", prefix="SecondTransferer"),
+            **bridge("Y", "Second"),
+            **chan("b", linked="a", prefix="Transferee"),
+            **chan("d", linked="c", prefix="TransferTarget"),
+            DestType="Bridge",
+            DestBridgeUniqueid="X",
+        )
+    )
+    transfer = r.channels["a"].transfers[0]
+    assert transfer.kind == "attended"
+    assert (transfer.transferer, transfer.second_transferer) == ("a", "c")
+    assert (transfer.transferee, transfer.target) == ("b", "d")
+    assert transfer.bridges == ("X", "Y")
+    assert transfer.dest_type == "Bridge"
+    assert transfer.dest_bridge == "X"
+    for uid in "abcd":
+        assert r.channels[uid].transfers == (transfer,)
+    assert r.bridges["X"].transfers == (transfer,)
+    assert r.bridges["Y"].transfers == (transfer,)
+    assert sum(isinstance(c, TransferChange) for c in changes) == 1
+    assert not r.violations
