@@ -224,7 +224,9 @@ class Correlator:
         if response.is_error:
             del self._pending[action_id]
             return Answered(action_id, response)
-        eventlist = (_field(response, "EventList") or "").lower()
+        # Exact key only: Asterisk writes `EventList` so (manager.c astman_send_listack), and a
+        # case-insensitive miss on every Ping answer would cost a lowered copy of each response.
+        eventlist = (dict.get(response, "EventList") or "").lower()
         if eventlist == "start":
             pending.state = _State.LIST
             pending.response = response

@@ -110,7 +110,7 @@ async def fake_server(handler: Handler) -> AsyncIterator[tuple[int, list[Peer]]]
     """Serve ``handler`` on 127.0.0.1 (a free port); yields (port, peers so far)."""
     peers: list[Peer] = []
     listener = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)
-    port = listener.extra(anyio.abc.SocketAttribute.local_port)
+    port = listener.extra(anyio.abc.SocketAttribute.local_port)  # noqa: S610 (anyio, not Django)
 
     async def serve(stream: anyio.abc.SocketStream) -> None:
         peer = Peer(stream)

@@ -36,10 +36,12 @@ async def test_cancelled_send_leaves_nothing_and_its_late_answer_is_discarded() 
                 assert scope.cancelled_caught
                 stats = ami.statistics()
                 assert stats.pending_actions == 0
-                assert ami._link is not None and not ami._link.waiters
+                assert ami._link is not None
+                assert not ami._link.waiters
                 release.set()
                 pong = await ami.send(Action("Ping"))
-                assert pong["Ping"] == "Pong" and "Slow" not in pong
+                assert pong["Ping"] == "Pong"
+                assert "Slow" not in pong
                 assert ami.statistics().late_responses == 1
                 assert ami.state is ami_client.ConnectionState.CONNECTED
 

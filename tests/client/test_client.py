@@ -44,7 +44,7 @@ async def test_plain_login_ping_and_logoff_on_close() -> None:
                 assert ami.state is ConnectionState.CONNECTED
                 pong = await ami.send(Action("Ping"))
                 assert pong["Ping"] == "Pong"
-            assert ami.state is ConnectionState.CLOSED
+            assert ami.statistics().state is ConnectionState.CLOSED
             login, ping, logoff = peers[0].received
             assert login["Secret"] == SECRET
             assert login["Events"] == "call,system"
@@ -128,13 +128,15 @@ async def test_answers_out_of_order_interleaved_with_events() -> None:
                     tg.start_soon(run, "ping", Action("Ping"))
                 seen = [events.receive_nowait() for _ in range(5)]
         first, listed, ping = results["first"], results["list"], results["ping"]
-        assert isinstance(first, ActionError) and not isinstance(first, PermissionDenied)
+        assert isinstance(first, ActionError)
+        assert not isinstance(first, PermissionDenied)
         assert first.message == "No such thing"
         assert isinstance(listed, EventListResult)
         assert [e["N"] for e in listed.items] == ["1", "2"]
         assert listed.complete["ListItems"] == "2"
         assert listed["EventList"] == "start"
-        assert isinstance(ping, ami_client.Response) and ping["Ping"] == "Pong"
+        assert isinstance(ping, ami_client.Response)
+        assert ping["Ping"] == "Pong"
         # Events with an ActionID (list items) reach subscribers too, in wire order.
         assert [e.name for e in seen if e is not None] == [
             "Newchannel",
@@ -158,7 +160,8 @@ async def test_raise_on_error_false_returns_the_error_and_permission_denied() ->
                 with pytest.raises(PermissionDenied):
                     await ami.send(Action("Originate", Channel="Local/x@y", Application="Wait"))
                 error = await ami.send(Action("Command", Command="x"), raise_on_error=False)
-                assert error.is_error and error["Message"] == "Permission denied"
+                assert error.is_error
+                assert error["Message"] == "Permission denied"
 
 
 async def test_user_action_id_in_flight_is_refused() -> None:
@@ -177,7 +180,7 @@ async def test_user_action_id_in_flight_is_refused() -> None:
                 await anyio.wait_all_tasks_blocked()
                 with pytest.raises(LocalProtocolError, match="already in flight"):
                     await ami.send(Action("Ping", ActionID="mine"))
-                with pytest.raises(ValueError):
+                with pytest.raises(ValueError, match="already in flight"):
                     await ami.send(Action("Ping", ActionID="mine"))
                 assert (await ami.send(Action("Ping", ActionID="other"))).action_id == "other"
         assert [m.action_id for m in peers[0].received[1:3]] == ["mine", "other"]
@@ -226,7 +229,8 @@ async def test_stream_yields_items_as_they_arrive() -> None:
             async with client(port) as ami:
                 seen = []
                 async with ami.stream(Action("Lister")) as items:
-                    assert items.response is not None and items.response["EventList"] == "start"
+                    assert items.response is not None
+                    assert items.response["EventList"] == "start"
                     async for item in items:
                         seen.append(item["N"])
                         await send_nowait_ping(ami)
@@ -266,11 +270,14 @@ async def test_originate_waits_for_originate_response_either_order() -> None:
                 ok = await ami.originate(
                     Action("Originate", Channel="Local/x@y", Application="Wait")
                 )
-                assert ok.success and ok.reason == 4 and ok.channel == "Local/x@y-0001;1"
+                assert ok.success
+                assert ok.reason == 4
+                assert ok.channel == "Local/x@y-0001;1"
                 busy = await ami.originate(
                     Action("Originate", Channel="Local/x@y", Application="Wait", Async=True)
                 )
-                assert not busy.success and busy.reason == 5
+                assert not busy.success
+                assert busy.reason == 5
                 # The OriginateResponse events reached the subscriber as well.
                 assert events.statistics().buffered == 2
                 with pytest.raises(LocalProtocolError):
@@ -334,7 +341,8 @@ async def test_event_factory_seam() -> None:
             async with client(port, event_factory=Typed) as ami, ami.subscribe() as events:
                 await ami.send(Action("Ping"))
                 got = await events.receive()
-                assert isinstance(got, Typed) and got.name == "Newchannel"
+                assert isinstance(got, Typed)
+                assert got.name == "Newchannel"
 
 
 async def test_overflow_policies() -> None:
@@ -421,14 +429,13 @@ async def test_server_closing_fails_pending_and_next_call_without_exception_grou
 
     async with fake_server(handler) as (port, _):
         with anyio.fail_after(5):
-            async with client(port) as ami:
-                async with ami.subscribe() as events:
-                    with pytest.raises(ConnectionLost):
-                        await ami.send(Action("Ping"))
-                    with pytest.raises(ConnectionLost):
-                        await ami.send(Action("Ping"))
-                    with pytest.raises(ConnectionLost):
-                        await events.receive()
+            async with client(port) as ami, ami.subscribe() as events:
+                with pytest.raises(ConnectionLost):
+                    await ami.send(Action("Ping"))
+                with pytest.raises(ConnectionLost):
+                    await ami.send(Action("Ping"))
+                with pytest.raises(ConnectionLost):
+                    await events.receive()
 
 
 async def test_garbage_from_server_is_one_library_exception() -> None:

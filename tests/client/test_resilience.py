@@ -38,7 +38,12 @@ async def test_reconnect_relogs_reapplies_settings_keeps_subscriptions_never_res
         with anyio.fail_after(10):
             async with (
                 ami_client.connect(
-                    "127.0.0.1", port, username="admin", secret=SECRET, keepalive=None, reconnect=FAST
+                    "127.0.0.1",
+                    port,
+                    username="admin",
+                    secret=SECRET,
+                    keepalive=None,
+                    reconnect=FAST,
                 ) as ami,
                 ami.subscribe("UserEvent") as events,
                 ami.watch_state() as states,
@@ -95,7 +100,9 @@ async def test_sends_fail_fast_while_reconnecting_and_policy_gives_up() -> None:
 
 
 def test_backoff_grows_and_is_jittered() -> None:
-    policy = ReconnectPolicy(initial_delay=1, max_delay=8, multiplier=2, jitter=0.5, random=lambda: 1.0)
+    policy = ReconnectPolicy(
+        initial_delay=1, max_delay=8, multiplier=2, jitter=0.5, random=lambda: 1.0
+    )
     assert [policy.delay(n) for n in range(5)] == [0.5, 1.0, 2.0, 4.0, 4.0]
     calm = ReconnectPolicy(initial_delay=1, max_delay=8, jitter=0.5, random=lambda: 0.0)
     assert [calm.delay(n) for n in range(5)] == [1, 2, 4, 8, 8]
@@ -120,24 +127,26 @@ async def test_flood_at_a_subscriber_that_never_reads_stays_bounded() -> None:
 
     async with fake_server(handler) as (port, _):
         with anyio.fail_after(30):
-            async with ami_client.connect(
-                "127.0.0.1", port, username="admin", secret=SECRET, keepalive=None
-            ) as ami:
-                async with ami.subscribe(buffer=1000) as lazy:
+            async with (
+                ami_client.connect(
+                    "127.0.0.1", port, username="admin", secret=SECRET, keepalive=None
+                ) as ami,
+                ami.subscribe(buffer=1000) as lazy,
+            ):
+                gc.collect()
+                tracemalloc.start()
+                try:
+                    # Answered although 100,000 events came first and nobody reads them.
+                    pong = await ami.send(Action("Ping"))
+                    assert pong["Ping"] == "Pong"
                     gc.collect()
-                    tracemalloc.start()
-                    try:
-                        # Answered although 100,000 events came first and nobody reads them.
-                        pong = await ami.send(Action("Ping"))
-                        assert pong["Ping"] == "Pong"
-                        gc.collect()
-                        current, _peak = tracemalloc.get_traced_memory()
-                    finally:
-                        tracemalloc.stop()
-                    stats = lazy.statistics()
-                    assert stats.buffered == 1000
-                    assert stats.dropped == total - 1000
-                    assert ami.statistics().events_received >= total
-                    # 1,000 small events kept, not 100,000 (those alone would take ~50 MB).
-                    assert current < 8 * 1024 * 1024, current
-                    assert (await ami.send(Action("Ping")))["Ping"] == "Pong"
+                    current, _peak = tracemalloc.get_traced_memory()
+                finally:
+                    tracemalloc.stop()
+                stats = lazy.statistics()
+                assert stats.buffered == 1000
+                assert stats.dropped == total - 1000
+                assert ami.statistics().events_received >= total
+                # 1,000 small events kept, not 100,000 (those alone would take ~50 MB).
+                assert current < 8 * 1024 * 1024, current
+                assert (await ami.send(Action("Ping")))["Ping"] == "Pong"
