@@ -483,6 +483,9 @@ class AMIClient:
             # (tests/data/transcripts/login_bad_secret.ami).
             message = response.get("Message") or "login refused"
             raise AuthenticationError(f"{message} (user {self.username!r})")
+        # What came in the same reads after the answer (Asterisk sends FullyBooted right
+        # behind it) is dispatched too: after a reconnect, subscribers rely on it.
+        leftovers.extend(item for item in queue if isinstance(item, Message))
         return leftovers
 
     # -- state -----------------------------------------------------------------------------

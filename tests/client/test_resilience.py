@@ -150,3 +150,36 @@ async def test_flood_at_a_subscriber_that_never_reads_stays_bounded() -> None:
                 # 1,000 small events kept, not 100,000 (those alone would take ~50 MB).
                 assert current < 8 * 1024 * 1024, current
                 assert (await ami.send(Action("Ping")))["Ping"] == "Pong"
+
+
+async def test_events_in_the_same_read_as_the_login_answer_reach_subscribers() -> None:
+    """Asterisk sends FullyBooted right behind the login answer, often in the same TCP read.
+    After a reconnect it is how a subscriber (the tracker) learns it missed events: it must
+    not be swallowed by the login handshake."""
+    connections = 0
+
+    async def handler(peer: Peer) -> None:
+        nonlocal connections
+        connections += 1
+        await peer.stream.send(b"Asterisk Call Manager/11.0.0\r\n")
+        login = await peer.read_action()
+        answer = f"Response: Success\r\nActionID: {login.action_id}\r\nMessage: Accepted\r\n\r\n"
+        booted = f"Event: FullyBooted\r\nPrivilege: system,all\r\nSession: {connections}\r\n\r\n"
+        await peer.stream.send((answer + booted).encode())  # one write: one read
+        if connections == 1:
+            await anyio.sleep(0.2)
+            await peer.stream.aclose()  # the link dies; the client reconnects
+            return
+        await peer.serve_forever()
+
+    policy = ReconnectPolicy(initial_delay=0.01, max_delay=0.05)
+    async with (
+        fake_server(handler) as (port, _),
+        ami_client.connect(
+            "127.0.0.1", port, username="admin", secret=SECRET, reconnect=policy, keepalive=None
+        ) as ami,
+        ami.subscribe("FullyBooted") as events,
+    ):
+        with anyio.fail_after(10):
+            booted = await events.__anext__()
+    assert booted["Session"] == "2"
