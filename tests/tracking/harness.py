@@ -51,10 +51,24 @@ class Proxy:
                 tg.cancel_scope.cancel()
 
     async def _handle(self, client: anyio.abc.SocketStream) -> None:
+        try:
+            await self._proxy(client)
+        finally:
+            # Also when cancelled mid-way (a failing test): never leave a socket open.
+            await anyio.aclose_forcefully(client)
+
+    async def _proxy(self, client: anyio.abc.SocketStream) -> None:
         if self._refuse:
-            await client.aclose()
             return
         server = await anyio.connect_tcp(*self.target)
+        try:
+            await self._pipe_both(client, server)
+        finally:
+            await anyio.aclose_forcefully(server)
+
+    async def _pipe_both(
+        self, client: anyio.abc.SocketStream, server: anyio.abc.SocketStream
+    ) -> None:
         self._conns.append((client, server))
 
         async def pipe(src: anyio.abc.SocketStream, dst: anyio.abc.SocketStream, rec: bool) -> None:
