@@ -134,6 +134,17 @@ def _events_value(events: bool | str | Iterable[str]) -> str:
     return ",".join(names) if names else "off"
 
 
+def _mask_has_call_events(mask: str) -> bool:
+    """Whether an ``Events`` mask lets ``call`` class events through (Asterisk's spellings)."""
+    value = mask.strip().lower()
+    if value in ("on", "yes", "true", "1", "all"):
+        return True
+    if value in ("off", "no", "false", "0", "none", ""):
+        return False
+    classes = {part.strip() for part in value.split(",")}
+    return "call" in classes or "all" in classes
+
+
 def _error_for(response: Response) -> ActionError:
     # Asterisk 22 answers a missing write permission with exactly this message
     # (tests/data/transcripts/restricted_permission_denied.ami).
@@ -277,6 +288,7 @@ class AMIClient:
         self.auth = auth
         self._events = _events_value(events)
         Action("Login", Username=username, Events=self._events)  # validate now, not at connect
+        self._mask = self._events  # the session's Events mask now (changed by the Events action)
         self.reconnect = reconnect
         self.keepalive = keepalive
         self.limits = limits
@@ -922,6 +934,7 @@ class AMIClient:
     def _remember_session_action(self, action: Action) -> None:
         name = action.name.lower()
         if name == "events":
+            self._mask = action.get("EventMask") or self._mask
             # Only the latest mask matters.
             self._session_actions = [a for a in self._session_actions if a.name.lower() != "events"]
             self._session_actions.append(_without_action_id(action))
@@ -952,13 +965,26 @@ class AMIClient:
         :class:`OriginateResult` with ``success`` False, not an exception. Bound the wait with
         a cancel scope (the ``Timeout`` field of Originate is in milliseconds and is Asterisk's).
 
+        The ``OriginateResponse`` is a ``call`` class event: a session whose ``Events`` mask
+        excludes it is refused at once. The server can still withhold it (the user's ``read``
+        classes, an ``eventfilter`` that does not let it through): then only the caller's
+        cancel scope ends the wait.
+
         Raises:
             ActionError: Asterisk refused the originate (e.g. :class:`PermissionDenied`).
-            LocalProtocolError: ``action`` is not an Originate, or says ``Async: false``.
+            LocalProtocolError: ``action`` is not an Originate, says ``Async: false``, or the
+                session's ``Events`` mask excludes ``call`` events.
         """
         act = _as_action(action)
         if act.name.lower() != "originate":
             raise LocalProtocolError(f"originate() takes an Originate action, not {act.name}")
+        if not _mask_has_call_events(self._mask):
+            # OriginateResponse is a `call` class event: with this mask it would never come,
+            # and the wait would never end.
+            raise LocalProtocolError(
+                f"this session's Events mask ({self._mask!r}) excludes call events, so the "
+                "OriginateResponse would never arrive; enable them or use send()"
+            )
         async_value = act.get("Async")
         if async_value is None:
             act = Action(act.name, (*act.fields, ("Async", "true")))

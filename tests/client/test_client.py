@@ -468,3 +468,47 @@ async def test_watch_state_sees_the_lifecycle() -> None:
             ConnectionState.CLOSING,
             ConnectionState.CLOSED,
         ]
+
+
+@pytest.mark.parametrize("mask", [False, "system,agent", "off"])
+async def test_originate_refused_when_the_events_mask_hides_its_response(
+    mask: bool | str,
+) -> None:
+    # The OriginateResponse is a `call` event: with such a mask the wait would never end.
+    async with (
+        fake_server(standard) as (port, peers),
+        ami_client.connect(
+            "127.0.0.1", port, username="admin", secret=SECRET, events=mask, keepalive=None
+        ) as ami,
+    ):
+        with pytest.raises(LocalProtocolError, match="excludes call events"):
+            await ami.originate(Action("Originate", Channel="Local/1@x", Application="Wait"))
+        assert not [a for a in peers[0].received if a["Action"] == "Originate"]  # nothing sent
+
+
+async def test_originate_allowed_again_after_the_mask_lets_calls_through() -> None:
+    async def handler(peer: Peer) -> None:
+        await peer.login()
+        while True:
+            action = await peer.read_action()
+            if action["Action"] == "Originate":
+                await peer.reply(action, ("Message", "Originate successfully queued"))
+                await peer.send(event("OriginateResponse", ("ActionID", action.action_id or ""),
+                                      ("Response", "Success"), ("Reason", "4")))  # fmt: skip
+            else:
+                await peer.reply(action)
+
+    async with (
+        fake_server(handler) as (port, _),
+        ami_client.connect(
+            "127.0.0.1", port, username="admin", secret=SECRET, events=False, keepalive=None
+        ) as ami,
+    ):
+        with pytest.raises(LocalProtocolError):
+            await ami.originate(Action("Originate", Channel="Local/1@x", Application="Wait"))
+        await ami.events_mask(["call", "system"])
+        with anyio.fail_after(5):
+            result = await ami.originate(
+                Action("Originate", Channel="Local/1@x", Application="Wait")
+            )
+        assert result.success
