@@ -1132,6 +1132,11 @@ class ListStream:
             return self
         final = waiter.outcome
         assert final is not None
+        if isinstance(final, ListDone):
+            # The whole list came in before this task resumed (a short list arrives in one
+            # read): its items wait in the buffer for the iteration.
+            self.response = final.response
+            return self
         self._forget()
         # The list ended at once: an error, an empty/cancelled list, or a plain response.
         result = client._result(final, True)

@@ -86,7 +86,9 @@ async def test_thousand_concurrent_pings(link: dict[str, Any]) -> None:
     assert all(key == value for key, value in answers.items())
 
 
-async def test_core_show_channels_during_live_calls_and_originate(link: dict[str, Any]) -> None:
+async def test_core_show_channels_during_live_calls_and_originate(
+    link: dict[str, Any], asterisk: AsteriskServer
+) -> None:
     with anyio.fail_after(60):
         async with connect(link) as ami:
             # Other pytest sessions share this Asterisk and hang up every channel after each of
@@ -117,7 +119,10 @@ async def test_core_show_channels_during_live_calls_and_originate(link: dict[str
                 if set(calls) <= names and set(calls) <= streamed:
                     break
             else:
-                pytest.fail(f"our channels {calls} never showed in CoreShowChannels")
+                pytest.fail(
+                    f"our channels {calls} never showed in CoreShowChannels: listed {names}, "
+                    f"streamed {streamed}; CLI: {asterisk.cli('core show channels concise')!r}"
+                )
             for channel in calls:
                 await ami.send(Action("Hangup", Channel=channel), raise_on_error=False)
 

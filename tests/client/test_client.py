@@ -238,6 +238,30 @@ async def test_stream_yields_items_as_they_arrive() -> None:
                 assert items.complete["ListItems"] == "3"
 
 
+async def test_stream_of_a_list_that_arrived_whole_yields_every_item() -> None:
+    # A short list (CoreShowChannels with a few calls) often arrives in one read, before the
+    # stream's task resumes: its items must wait in the buffer, not be dropped.
+    async def handler(peer: Peer) -> None:
+        await peer.login()
+        action = await peer.read_action()
+        aid = ("ActionID", action.action_id or "")
+        await peer.send(
+            response(action, ("EventList", "start")),
+            *(event("Item", aid, ("N", str(n))) for n in range(3)),
+            event("ItemsComplete", aid, ("EventList", "Complete"), ("ListItems", "3")),
+        )
+        await peer.serve_forever()
+
+    async with fake_server(handler) as (port, _):
+        with anyio.fail_after(5):
+            async with client(port) as ami, ami.stream(Action("Lister")) as items:
+                assert items.response is not None
+                assert items.response["EventList"] == "start"
+                seen = [item["N"] async for item in items]
+    assert seen == ["0", "1", "2"]
+    assert items.complete["ListItems"] == "3"
+
+
 async def send_nowait_ping(ami: ami_client.AMIClient) -> None:
     # Fire a Ping without waiting for its answer: the server reads it as "next item, please".
     link = ami._usable_link()
