@@ -297,8 +297,15 @@ async def blind_transfer(run: Run) -> None:
     await run.ctl.send(
         Action("BlindTransfer", Channel=transferer.name, Context=CONTEXT, Exten="wait-2")
     )
-    state = await run.tracker.wait_until(lambda s: any(c.transfers for c in run.mine(s).values()))
-    transferee = next(c for c in run.mine(state).values() if c.transfers)
+
+    def seen(s: TrackerState) -> list[Any]:
+        # Live channels and those that ended already: wait_until sees the state when it runs,
+        # and under load the transferee may have finished wait-2 (two seconds) by then.
+        ended = [c for c in run.tracker.ended if c.linked_id in run.linked_ids]
+        return [*run.mine(s).values(), *ended]
+
+    state = await run.tracker.wait_until(lambda s: any(c.transfers for c in seen(s)))
+    transferee = next(c for c in seen(state) if c.transfers)
     transfer = transferee.transfers[0]
     assert transfer.kind == "blind", transfer
     assert transfer.result == "Success", transfer
@@ -306,9 +313,13 @@ async def blind_transfer(run: Run) -> None:
     assert transfer.extension == "wait-2"
     assert transfer.context == CONTEXT
     assert bridge_id in transfer.bridges
-    await run.tracker.wait_hangup(transferer.unique_id)
+    if transferer.unique_id in run.tracker.channels:  # no await in between: no race
+        await run.tracker.wait_hangup(transferer.unique_id)
     await run.checkpoint("transferred")
-    await run.channel(lambda c: c.exten == "wait-2")
+
+    # The transferee runs wait-2 (two seconds) and hangs up: under load it may be gone by
+    # now, so look among the ended channels too.
+    await run.tracker.wait_until(lambda s: any(c.exten == "wait-2" for c in seen(s)))
     for ch in run.mine().values():
         with contextlib.suppress(ami_client.ActionError):
             await run.hangup(ch.name)
@@ -389,7 +400,7 @@ async def session(
                     first.append([list(f) for f in item.fields])
                 yield item
 
-        tracker = Tracker(source(), ami.send)
+        tracker = Tracker(source(), ami.send, history=200)
         run = Run(ctl, tracker, proxy)
         run.first_event = first
         async with tracker:
