@@ -220,3 +220,51 @@ def test_demo_against_the_real_asterisk(asterisk: object) -> None:
     assert "-> OriginateResponse success" in text
     assert "event DialEnd" in text
     assert "all 1 calls ended" in text
+
+
+REAL_ENV = {"AMI_URL": "tcp://127.0.0.1:15038", "AMI_USERNAME": "admin",
+            "AMI_SECRET": "ami-admin-secret"}  # fmt: skip
+
+
+@pytest.mark.asterisk
+def test_action_events_and_channels_against_the_real_asterisk(asterisk: object) -> None:
+    import ami_client
+
+    async def scenario() -> tuple[int, int, int, str, str, str]:
+        async with ami_client.connect("127.0.0.1", 15038, username="admin",
+                                      secret="ami-admin-secret") as ami:  # fmt: skip
+            events_out, action_out, table_out = io.StringIO(), io.StringIO(), io.StringIO()
+
+            def events() -> int:
+                return main(["events", "Newchannel", "--json", "--count", "2"],
+                            stdout=events_out, environ=REAL_ENV)  # fmt: skip
+
+            async with anyio.create_task_group() as tg:
+                statuses: list[int] = []
+
+                async def run_events() -> None:
+                    statuses.append(await anyio.to_thread.run_sync(events))
+
+                tg.start_soon(run_events)
+                await anyio.sleep(1.0)  # the events command is connected and subscribed
+                await ami.originate(ami_client.Action(
+                    "Originate", Channel="Local/wait@ami-test", Application="Wait", Data="30"
+                ))  # fmt: skip
+            action_status = await anyio.to_thread.run_sync(
+                lambda: main(["action", "CoreShowChannels"], stdout=action_out, environ=REAL_ENV)
+            )
+            table_status = await anyio.to_thread.run_sync(
+                lambda: main(["channels", "--once"], stdout=table_out, environ=REAL_ENV)
+            )
+            return (statuses[0], action_status, table_status, events_out.getvalue(),
+                    action_out.getvalue(), table_out.getvalue())  # fmt: skip
+
+    status_e, status_a, status_t, events, action, table = anyio.run(scenario)
+    assert (status_e, status_a, status_t) == (0, 0, 0)
+    names = [json.loads(line)["Channel"] for line in events.splitlines()]
+    assert len(names) == 2
+    assert all(name.startswith("Local/wait@ami-test-") for name in names)
+    assert "EventList: start" in action
+    assert all(f"Channel: {name}" in action for name in names)
+    assert "Event: CoreShowChannelsComplete" in action
+    assert all(name[:38] in table for name in names)
