@@ -47,6 +47,12 @@ def _list_start(sim: Simulator, s: Session, m: Message, text: str) -> Awaitable[
     return sim.respond(s, m, response("Success", m, ("EventList", "start"), ("Message", text)))
 
 
+def _list_complete(s: Session, m: Message, name: str, count: int, *extra: tuple[str, str]) -> None:
+    """The event that ends an EventList: ``EventList: Complete`` and ``ListItems``."""
+    fields = [("Event", name), *_aid(m), ("EventList", "Complete"), ("ListItems", str(count))]
+    s.send(Event([*fields, *extra]))
+
+
 def _aid(m: Message) -> list[tuple[str, str]]:
     return [("ActionID", m.action_id)] if m.action_id is not None else []
 
@@ -373,16 +379,7 @@ async def _core_show_channels(sim: Simulator, s: Session, m: Message) -> None:
                 ]
             )
         )
-    s.send(
-        Event(
-            [
-                ("Event", "CoreShowChannelsComplete"),
-                *_aid(m),
-                ("EventList", "Complete"),
-                ("ListItems", str(len(chans))),
-            ]
-        )
-    )
+    _list_complete(s, m, "CoreShowChannelsComplete", len(chans))
 
 
 @action("Status")
@@ -425,18 +422,8 @@ async def _status(sim: Simulator, s: Session, m: Message) -> None:
                 ]
             )
         )
-    n = str(len(chans))
-    s.send(
-        Event(
-            [
-                ("Event", "StatusComplete"),
-                *_aid(m),
-                ("EventList", "Complete"),
-                ("ListItems", n),
-                ("Items", n),
-            ]
-        )
-    )
+    # Asterisk 22's StatusComplete repeats the count as `Items` (older clients read that).
+    _list_complete(s, m, "StatusComplete", len(chans), ("Items", str(len(chans))))
 
 
 # ---- bridges ----------------------------------------------------------------------------
@@ -449,16 +436,7 @@ async def _bridge_list(sim: Simulator, s: Session, m: Message) -> None:
     await _list_start(sim, s, m, "Bridge listing will follow")
     for bridge in bridges:
         s.send(Event([("Event", "BridgeListItem"), *_aid(m), *bridge.snapshot()]))
-    s.send(
-        Event(
-            [
-                ("Event", "BridgeListComplete"),
-                *_aid(m),
-                ("EventList", "Complete"),
-                ("ListItems", str(len(bridges))),
-            ]
-        )
-    )
+    _list_complete(s, m, "BridgeListComplete", len(bridges))
 
 
 @action("BridgeInfo")
@@ -474,17 +452,7 @@ async def _bridge_info(sim: Simulator, s: Session, m: Message) -> None:
     await _list_start(sim, s, m, "Bridge channel listing will follow")
     for chan in bridge.channels:
         s.send(Event([("Event", "BridgeInfoChannel"), *_aid(m), *sim.pbx.snap(chan)]))
-    s.send(
-        Event(
-            [
-                ("Event", "BridgeInfoComplete"),
-                *_aid(m),
-                ("EventList", "Complete"),
-                ("ListItems", str(len(bridge.channels))),
-                *bridge.snapshot(),
-            ]
-        )
-    )
+    _list_complete(s, m, "BridgeInfoComplete", len(bridge.channels), *bridge.snapshot())
 
 
 @action("Bridge")
