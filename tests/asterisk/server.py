@@ -120,6 +120,7 @@ MODULES: tuple[str, ...] = (
     "pbx_config.so",  # extensions.conf
     "app_dial.so",
     "app_echo.so",
+    "app_milliwatt.so",  # a media source: Local channel optimization needs frames flowing
     "app_bridgewait.so",
     "app_confbridge.so",
     "app_stack.so",  # Gosub, hangup handlers, Dial's U()/b() options
@@ -297,6 +298,14 @@ exten => busy,1,Busy(1)
 
 exten => congestion,1,Congestion(1)
  same => n,Hangup(34)
+
+; Local channel optimization: originate Local/optimize@ (no /n) into dial-local. Both halves
+; end up bridged and Milliwatt's frames flow through them, so Asterisk optimizes them away
+; (LocalOptimizationBegin/End); without media Asterisk 22 never tries.
+exten => optimize,1,Dial(Local/milliwatt@{CONTEXT}/n,30)
+ same => n,Hangup()
+exten => milliwatt,1,Answer()
+ same => n,Milliwatt()
 
 ; dial another Local channel: DialBegin/DialEnd, LocalBridge, BridgeCreate/Enter
 exten => dial-local,1,Set({CHANNEL_VARIABLE}=dial-local)

@@ -357,6 +357,48 @@ async def conference(run: Run) -> None:
     await run.ended()
 
 
+async def local_optimization(run: Run) -> None:
+    """A Local channel bridged on both halves, with media flowing, is optimized away: the far
+    ends meet in one bridge and the Local pair hangs up."""
+    # Originated directly: the Local pair may be optimized away before run.originate() could
+    # look it up. Its Uniqueid is the call's Linkedid (the first channel of the call).
+    result = await run.ctl.originate(
+        Action(
+            "Originate",
+            Channel=f"Local/optimize@{CONTEXT}",
+            Context=CONTEXT,
+            Exten="dial-local",
+            Priority=1,
+        )
+    )
+    assert result.success, result
+    linked_id = result.event.get("Uniqueid")
+    assert linked_id
+    run.linked_ids.add(linked_id)
+    run.all_linked_ids.add(linked_id)
+
+    def seen(s: TrackerState) -> list[Any]:
+        ended = [c for c in run.tracker.ended if c.linked_id in run.linked_ids]
+        return [*run.mine(s).values(), *ended]
+
+    def optimized(s: TrackerState) -> bool:
+        live = list(run.mine(s).values())
+        far = [c for c in live if c.name.startswith(("Local/milliwatt@", "Local/wait@"))]
+        pair_gone = not any(c.name.startswith("Local/optimize@") for c in live)
+        together = len(far) == 4 and len({c.bridge_id for c in far if c.name.endswith(";1")}) == 1
+        return pair_gone and together and all(c.bridge_id for c in far if c.name.endswith(";1"))
+
+    state = await run.tracker.wait_until(optimized)
+    pair = [c for c in seen(state) if c.name.startswith("Local/optimize@")]
+    assert len(pair) == 2, pair
+    assert {c.local_peer for c in pair} == {c.unique_id for c in pair}  # the halves were linked
+    await run.checkpoint("optimized")
+    for ch in run.mine().values():
+        with contextlib.suppress(ami_client.ActionError):
+            await run.hangup(ch.name)
+    await run.ended()
+
+
 SCENARIOS: dict[str, Scenario] = {
     "dial_bridge": dial_bridge,
     "bridge_action": bridge_action,
@@ -365,11 +407,9 @@ SCENARIOS: dict[str, Scenario] = {
     # hook, which a Local-channel call only gets with Dial(...,tT); even then the test server
     # answered Atxfer with Hold/Unhold and no transfer (probed). AttendedTransfer events are
     # covered by test_reducer.py with Asterisk 22's documented fields.
-    # No Local channel optimization: Asterisk 22 tries it when a frame passes through a Local
-    # channel bridged on both halves, and the test server's calls carry no media (no SIP, no
-    # sound files): Originate of Local/dial-local with both halves dialling gave LocalBridge,
-    # both halves bridged, and no LocalOptimizationBegin within 3 s (probed). Covered by
-    # test_reducer.py instead.
+    # Local channel optimization needs frames through the Local pair: Milliwatt provides them
+    # (the `optimize` extension); without media Asterisk 22 never tries.
+    "local_optimization": local_optimization,
     "conference": conference,
 }
 
@@ -396,8 +436,9 @@ async def session(
             # Events that came with the login answer reach no subscription: the replay
             # starts where this tracker started, at the first event it saw.
             async for item in watched(events):
-                if not first and hasattr(item, "fields"):
-                    first.append([list(f) for f in item.fields])
+                message = getattr(item, "message", item)  # typed events keep the raw one
+                if not first and hasattr(message, "fields"):
+                    first.append([list(f) for f in message.fields])
                 yield item
 
         tracker = Tracker(source(), ami.send, history=200)
