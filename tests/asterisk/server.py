@@ -134,6 +134,8 @@ MODULES: tuple[str, ...] = (
     "bridge_builtin_features.so",  # Atxfer / BlindTransfer feature hooks
     "res_timing_timerfd.so",  # softmix needs a timing source
     "codec_ulaw.so",
+    "codec_gsm.so",  # Debian's prompts are GSM: the attended transfer plays pbx-transfer
+    "format_gsm.so",
     "codec_alaw.so",
     "codec_resample.so",  # slin8 <-> slin16 for softmix
     "res_clioriginate.so",  # `channel originate` on the CLI
@@ -306,6 +308,15 @@ exten => optimize,1,Dial(Local/milliwatt@{CONTEXT}/n,30)
  same => n,Hangup()
 exten => milliwatt,1,Answer()
  same => n,Milliwatt()
+
+; attended transfer: the dialling side may transfer (Dial option T), so the Atxfer action's
+; feature code works on the `atxfer` Local channel's second half
+exten => atxfer,1,Dial(Local/wait@{CONTEXT}/n,30,T)
+ same => n,Hangup()
+; its transfer target: the Atxfer action sends the extension as DTMF, so it must be digits
+exten => 7000,1,Answer()
+ same => n,Wait(30)
+ same => n,Hangup()
 
 ; dial another Local channel: DialBegin/DialEnd, LocalBridge, BridgeCreate/Enter
 exten => dial-local,1,Set({CHANNEL_VARIABLE}=dial-local)
