@@ -221,20 +221,58 @@ def test_memory_returns_to_zero() -> None:
     assert not r._seeded
 
 
-def test_bridge_merge_moves_members() -> None:
+def test_bridge_merge_then_members_move_with_leave_and_enter() -> None:
+    # Asterisk 22's order (the attended_transfer scenario): BridgeMerge first, then each
+    # member of From leaves it and enters To, then From is destroyed.
     r = synced()
     call(r)
     r.feed(ev("Newchannel", **chan("c")))
     r.feed(ev("BridgeCreate", **bridge("Y")))
     r.feed(ev("BridgeEnter", **bridge("Y"), **chan("c")))
     changes = r.feed(ev("BridgeMerge", **bridge("X", "To"), **bridge("Y", "From")))
-    assert any(isinstance(c, BridgeChange) for c in changes)
+    assert [c.new.merged_from for c in changes if isinstance(c, BridgeChange) and c.new] == [("Y",)]
+    # Announced, not yet done: membership follows the events that do it.
+    assert r.bridges["Y"].members == ("c",)
+    assert r.channels["c"].bridge_id == "Y"
+    r.feed(ev("BridgeLeave", **bridge("Y"), **chan("c")))
+    r.feed(ev("BridgeEnter", **bridge("X"), **chan("c")))
+    r.feed(ev("BridgeDestroy", **bridge("Y")))
     assert r.bridges["X"].members == ("a", "b", "c")
     assert r.bridges["X"].merged_from == ("Y",)
     assert r.channels["c"].bridge_id == "X"
-    assert r.bridges["Y"].members == ()
-    r.feed(ev("BridgeDestroy", **bridge("Y")))
+    assert "Y" not in r.bridges
     assert not r.violations
+
+
+def test_bridge_merge_whose_members_never_move_is_reported_at_destroy() -> None:
+    r = synced()
+    call(r)
+    r.feed(ev("Newchannel", **chan("c")))
+    r.feed(ev("BridgeCreate", **bridge("Y")))
+    r.feed(ev("BridgeEnter", **bridge("Y"), **chan("c")))
+    r.feed(ev("BridgeMerge", **bridge("X", "To"), **bridge("Y", "From")))
+    r.feed(ev("BridgeDestroy", **bridge("Y")))
+    assert r.violations["destroy-with-members"] == 1
+    assert r.channels["c"].bridge_id is None  # its bridge is gone: no dangling reference
+    assert r.bridges["X"].members == ("a", "b")
+
+
+def test_a_consultation_dial_end_without_caller_or_begin_is_not_a_violation() -> None:
+    # Asterisk 22 ends an attended transfer's consultation dial with a DialEnd that has no
+    # caller fields and no DialBegin before it.
+    r = synced()
+    r.feed(ev("Newchannel", **chan("t", name="Local/7000@ami-test-00000002;1")))
+    changes = r.feed(ev("DialEnd", **chan("t", prefix="Dest"), DialStatus="ANSWER"))
+    dials = [c.new for c in changes if isinstance(c, DialChange)]
+    assert [(d.caller, d.dest, d.status, d.ended) for d in dials if d] == [
+        (None, "t", "ANSWER", True)
+    ]
+    assert not r.dials
+    assert not r.violations
+    # A DialEnd *with* a caller and no DialBegin still is one.
+    r.feed(ev("Newchannel", **chan("a")))
+    r.feed(ev("DialEnd", **chan("a"), **chan("t", prefix="Dest"), DialStatus="ANSWER"))
+    assert r.violations["unmatched-dial-end"] == 1
 
 
 def test_transfers_local_pairs_dtmf_variables() -> None:

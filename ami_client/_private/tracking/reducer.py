@@ -639,18 +639,20 @@ class Reducer:
         out.append(BridgeChange(old=bridge, new=None, reason=reason))
 
     def _bridge_merge(self, event: TypedEvent, msg: Event, out: list[Change]) -> None:
-        # Asterisk 22 moves every channel of From into To without BridgeLeave/BridgeEnter
-        # events (bridge.c, bridge_do_merge), then destroys From with a BridgeDestroy.
+        # BridgeMerge only announces the merge: Asterisk 22 then moves each channel of From
+        # into To with a BridgeLeave/BridgeEnter pair (bridge.c, bridge_do_merge pulls and
+        # pushes every bridge_channel; the spec's "Transfers" section says the same, and the
+        # attended_transfer scenario recorded it), and destroys From with a BridgeDestroy.
+        # So membership is left to those events: moving members here would make each of
+        # them a "leave-without-enter". Members still in From at its BridgeDestroy are
+        # reported there ("destroy-with-members").
         to_id, from_id = as_str(msg, "ToBridgeUniqueid"), as_str(msg, "FromBridgeUniqueid")
         to = self._known_bridge(to_id, event, msg, "To", out)
         src = self._known_bridge(from_id, event, msg, "From", out)
         if to is None or src is None or to_id is None or from_id is None:
             return
-        for uid in src.members:
-            self._leave_bridge(from_id, uid, out)
-            self._join_bridge(to_id, uid, out)
-        to = self.bridges[to_id]
-        self._put_bridge(to, _evolve(to, merged_from=(*to.merged_from, from_id)), "event", out)
+        if from_id not in to.merged_from:
+            self._put_bridge(to, _evolve(to, merged_from=(*to.merged_from, from_id)), "event", out)
 
     # -- dials -------------------------------------------------------------------------------
 
@@ -699,7 +701,11 @@ class Reducer:
         old = self.dials.pop(key, None)
         status = as_str(msg, "DialStatus")
         if old is None:
-            if self.synced and key[1] not in self._seeded:
+            # Asterisk 22 ends an attended transfer's consultation dial (the Atxfer action or
+            # feature calling the target through a Local channel) with a DialEnd that has no
+            # caller and no DialBegin before it: see the attended_transfer scenario. Only a
+            # dial with a caller is expected to have begun.
+            if self.synced and key[0] is not None and key[1] not in self._seeded:
                 self.violation("unmatched-dial-end", f"DialEnd without DialBegin {key}", event)
             old_or_new = Dial(caller=key[0], dest=key[1])
             out.append(DialChange(old=None, new=_evolve(old_or_new, status=status, ended=True)))
