@@ -326,6 +326,75 @@ async def blind_transfer(run: Run) -> None:
     await run.ended()
 
 
+async def attended_transfer(run: Run) -> None:
+    """A bridged call; the callee's side consults a third party (Atxfer), then hangs up: the
+    transfer completes and the consultation bridge merges into the first one."""
+    # The `atxfer` extension dials with option T, so its ;2 half may transfer. Atxfer sends
+    # the target as DTMF, hence the numeric extension 7000 (see tests/asterisk/server.py).
+    await run.originate(f"Local/atxfer@{CONTEXT}")
+    transferer = await run.channel(
+        lambda c: c.name.startswith("Local/atxfer@") and c.name.endswith(";2") and c.bridge_id
+    )
+    first_bridge = transferer.bridge_id
+    transferee = next(
+        c for c in run.mine().values() if c.bridge_id == first_bridge and c is not transferer
+    )
+    await run.checkpoint("bridged")
+    await run.ctl.send(Action("Atxfer", Channel=transferer.name, Exten="7000", Context=CONTEXT))
+
+    def consulting(s: TrackerState) -> bool:
+        mine = run.mine(s)
+        me = mine.get(transferer.unique_id)
+        return me is not None and any(
+            c.name.startswith("Local/7000@") and c.bridge_id and c.bridge_id == me.bridge_id
+            for c in mine.values()
+        )
+
+    state = await run.tracker.wait_until(consulting)
+    consultation = state.channels[transferer.unique_id].bridge_id
+    assert consultation
+    assert consultation != first_bridge
+    # Asterisk 22 reports the Hold on the transferer's channel, not on the transferee's.
+    assert state.channels[transferer.unique_id].on_hold
+    await run.checkpoint("consulting")
+
+    await run.hangup(transferer.name)  # completes the transfer
+
+    def seen(s: TrackerState) -> list[Any]:
+        ended = [c for c in run.tracker.ended if c.linked_id in run.linked_ids]
+        return [*run.mine(s).values(), *ended]
+
+    def done(s: TrackerState) -> bool:
+        return consultation not in s.bridges and any(
+            c.unique_id == transferee.unique_id and c.transfers for c in seen(s)
+        )
+
+    state = await run.tracker.wait_until(done)
+    got = next(c for c in seen(state) if c.unique_id == transferee.unique_id)
+    transfer = got.transfers[0]
+    assert transfer.kind == "attended", transfer
+    assert transfer.result == "Success", transfer
+    assert transfer.transferer == transferer.unique_id
+    assert transfer.transferee == transferee.unique_id
+    assert transfer.dest_type == "Bridge"
+    assert transfer.dest_bridge == first_bridge
+    assert set(transfer.bridges) == {first_bridge, consultation}
+    if first_bridge in state.bridges:
+        merged = state.bridges[first_bridge]
+        assert consultation in merged.merged_from
+        assert transfer in merged.transfers
+        # The transferee now talks to the target's Local half, moved over by the merge.
+        names = [state.channels[m].name for m in merged.members if m in state.channels]
+        assert any(n.startswith("Local/7000@") for n in names), names
+    if transferer.unique_id in run.tracker.channels:  # no await in between: no race
+        await run.tracker.wait_hangup(transferer.unique_id)
+    await run.checkpoint("transferred")
+    for ch in run.mine().values():
+        with contextlib.suppress(ami_client.ActionError):
+            await run.hangup(ch.name)
+    await run.ended()
+
+
 async def conference(run: Run) -> None:
     """Three callers in a ConfBridge; one leaves, then all."""
     for _ in range(3):
@@ -403,12 +472,7 @@ SCENARIOS: dict[str, Scenario] = {
     "dial_bridge": dial_bridge,
     "bridge_action": bridge_action,
     "blind_transfer": blind_transfer,
-    # No attended transfer yet: it works live (the `atxfer` extension dials with option T; the
-    # Atxfer action to its ;2 half with Exten 7000, then hanging that half up, gives
-    # AttendedTransfer: Success), but the reducer reports two violations on Asterisk 22's
-    # sequence: the consultation dial has a DialEnd with no DialBegin, and Local/7000;1's
-    # BridgeLeave from the consultation bridge is "leave-without-enter". To be fixed in the
-    # reducer; AttendedTransfer itself is covered by test_reducer.py.
+    "attended_transfer": attended_transfer,
     # Local channel optimization needs frames through the Local pair: Milliwatt provides them
     # (the `optimize` extension); without media Asterisk 22 never tries.
     "local_optimization": local_optimization,
