@@ -62,8 +62,9 @@ class ParserState(enum.Enum):
 
 ReceivedItem = Union[Banner, Message, ConnectionClosed]  # noqa: UP007 (runtime alias on 3.10)
 
-# Message kind by the first five characters of its first line: `Event: ...`, `Respo...`.
-_KINDS: Final[dict[str, type[Message]]] = {"Event": Event, "Respo": Response}
+# Message kind by the key of its first line, as Asterisk spells it; other spellings go
+# through _kind_of, which ignores case (and gives a generic Message for any other key).
+_KINDS: Final[dict[str, type[Message]]] = {"Event": Event, "Response": Response}
 _dict_new = dict.__new__
 _dict_update = dict.update
 # A message ends at an empty line; Asterisk writes CRLF, but bare LF is tolerated.
@@ -286,8 +287,9 @@ class Parser:
                     continue
             values: dict[str, str] = {}
             lines = block.split("\r\n")
-            kind = _KINDS.get(lines[0][:5])
-            if kind is not Event and _FOLLOWS_TEXT.match(lines[0]):
+            head = lines[0]
+            kind = _KINDS.get(head[: head.find(": ")]) or _kind_of(head.partition(":")[0])
+            if kind is not Event and _FOLLOWS_TEXT.match(head):
                 # A pre-14 Command answer: its body may hold blank lines, so the blocks after
                 # this one are not messages. Re-read the rest under the Follows rules.
                 if len(text) != len(region):
@@ -301,7 +303,7 @@ class Parser:
                 values[key] = value
             else:
                 if len(values) == len(lines):
-                    message = new(kind or Message)
+                    message = new(kind)
                     update(message, values)
                     append(message)
                     continue

@@ -279,3 +279,27 @@ def test_follows_after_non_ascii_in_the_same_read() -> None:
     ]  # fmt: skip
     assert items[2].get_all("Output") == ["body", "", "more"]  # type: ignore[attr-defined]
     assert feed(bytewise(data)) == feed([data])
+
+
+@given(
+    first=st.sampled_from(
+        [
+            *("Event", "event", "EVENT", "Response", "response", "Respondent", "Responses"),
+            *("Eventual", "Action", "Ping", ""),
+        ]
+    ),
+    value=st.text(alphabet="abcXYZ 09:-", max_size=8),
+    line_ending=st.sampled_from([b"\r\n", b"\n"]),
+)
+def test_kind_is_decided_by_the_whole_first_key_on_every_path(
+    first: str, value: str, line_ending: bytes
+) -> None:
+    # The CRLF fast path and the LF slow path must agree: the kind comes from the first
+    # key, compared whole and without regard to case ("Respondent" is not a Response).
+    data = f"{first}: {value}".encode() + line_ending + b"Other: 1" + line_ending * 2
+    parser = Parser(expect_banner=False)
+    parser.receive_data(data)
+    (message,) = parser.next_events()
+    expected = {"event": Event, "response": Response}.get(first.lower(), Message)
+    assert type(message) is expected
+    assert message.fields == ((first, value), ("Other", "1"))
