@@ -151,7 +151,9 @@ def actions_page() -> str:
                 if field.default is attrs.NOTHING:
                     label = f"**{label}**"
                 hint = _cell(str(field.type))
-                out.append(f"| {label} | `{hint}` | `{_cell(wire.get(field.name, '?'))}` |")
+                key = wire.get(field.name, "?")
+                where = "each item its own `Key: Value`" if key == "*" else f"`{_cell(key)}`"
+                out.append(f"| {label} | `{hint}` | {where} |")
             out.append("")
     return "\n".join(out) + "\n"
 

@@ -184,7 +184,11 @@ def test_action_round_trip(name: str) -> None:
     params = dict(cls._PARAMS)
     for attr, value in values.items():
         key = params[attr]
-        if isinstance(value, Mapping):
+        if key == "*":  # headers of the caller's own, each its own line
+            assert isinstance(value, Mapping)
+            for k, v in value.items():
+                assert message.get_all(k) == [v]
+        elif isinstance(value, Mapping):
             assert message.get_all(key) == [f"{k}={v}" for k, v in value.items()]
         elif isinstance(value, list):
             for index, item in enumerate(value):
@@ -216,6 +220,21 @@ def test_action_requires_documented_required_parameters(name: str) -> None:
             cls()
     else:
         assert cls().to_action().fields == ()
+
+
+def test_user_event_takes_headers_of_its_own() -> None:
+    action = actions.UserEvent(
+        user_event="Hello", headers={"Greeting": "world", "X-Ticket": "42"}
+    ).to_action()
+    assert action.fields == (("UserEvent", "Hello"), ("Greeting", "world"), ("X-Ticket", "42"))
+    # Its own headers may not pose as parameters, nor carry an injection.
+    for bad in ({"ActionID": "mine"}, {"userevent": "Other"}, {"Action": "Command"}):
+        with pytest.raises(LocalProtocolError):
+            actions.UserEvent(user_event="Hello", headers=bad).to_action()
+    with pytest.raises(LocalProtocolError):
+        actions.UserEvent(user_event="Hello", headers={"A": "1\r\nAction: Command"}).to_action()
+    with pytest.raises(LocalProtocolError):
+        actions.UserEvent(user_event="Hello", headers={"Bad Key": "1"}).to_action()
 
 
 def test_action_refuses_injection() -> None:

@@ -147,7 +147,13 @@ ACTION_PARAMS = {
     ("Originate", "Variable"): ("variables", "mapping"),
     ("PJSIPNotify", "Variable"): ("variables", "mapping"),
     ("MessageSend", "Variable"): ("variables", "mapping"),
+    # UserEvent's documentation lists `Header1` ... `HeaderN` as placeholders for headers of
+    # the caller's choosing (manager.c copies every field but Action/UserEvent/ActionID into
+    # the event): one `headers` mapping, each item its own `Key: Value` line (wire key "*").
+    ("UserEvent", "Header1"): ("headers", "headers"),
 }
+#: Documented parameters that are not real keys (covered by a "headers" parameter above).
+ACTION_SKIP = {("UserEvent", "HeaderN")}
 ACTION_INT = {"Timeout", "Penalty", "Priority", "Count", "Duration", "Offset", "Cause"}
 ACTION_BOOL = {"Async", "EarlyMedia", "Paused", "RingInUse", "Ringinuse"}
 
@@ -338,6 +344,8 @@ def _action_param(action: str, item: dict[str, Any]) -> Param:
     special = ACTION_PARAMS.get((action, key))
     if special is not None:
         attr, kind = special
+        if kind == "headers":
+            return Param(attr, "*", "Mapping[str, str]", required)
         annotation = "Mapping[str, str]" if kind == "mapping" else "Sequence[str]"
         return Param(attr, key, annotation, required)
     if "000000" in key or "(0)" in key:
@@ -359,6 +367,8 @@ def build_actions(facts: dict[str, Any], events: list[EventSpec]) -> list[Action
         used: dict[str, str] = {}
         for item in act["fields"]:
             if "name" not in item or item["name"].lower() in {"actionid", "action"}:
+                continue
+            if (act["name"], item["name"]) in ACTION_SKIP:
                 continue
             param = _action_param(act["name"], item)
             if param.attr in used:

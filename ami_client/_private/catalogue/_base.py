@@ -27,6 +27,7 @@ from ami_client._private.catalogue._convert import (
     privilege_of,
     snapshot_variables,
 )
+from ami_client._private.errors import LocalProtocolError
 from ami_client._private.message import Event, Message
 from ami_client._private.serializer import Action
 
@@ -333,7 +334,9 @@ class TypedAction:
     COMPLETE_EVENT: ClassVar[type[TypedEvent] | None] = None
     COMPLETE_EVENT_NAME: ClassVar[str | None] = None
     #: (attribute, wire key) of each parameter, in the documentation's order. A key holding
-    #: ``000000`` or ``(0)`` is numbered per item of a sequence (UpdateConfig, AOCMessage).
+    #: ``000000`` or ``(0)`` is numbered per item of a sequence (UpdateConfig, AOCMessage);
+    #: the key ``*`` stands for headers of the caller's choosing, one per mapping item
+    #: (UserEvent's ``headers``).
     _PARAMS: ClassVar[tuple[tuple[str, str], ...]] = ()
 
     action_id: str | None = None
@@ -351,7 +354,9 @@ class TypedAction:
             value = getattr(self, attr)
             if value is None:
                 continue
-            if "000000" in key or "(0)" in key:
+            if key == "*":
+                fields.extend(self._own_headers(value))
+            elif "000000" in key or "(0)" in key:
                 for index, item in enumerate(value):
                     numbered = (
                         key.replace("000000", f"{index:06d}")
@@ -364,3 +369,17 @@ class TypedAction:
         if self.action_id is not None:
             fields.append(("ActionID", self.action_id))
         return Action(self.ACTION_NAME, fields)
+
+    def _own_headers(self, headers: Mapping[str, object]) -> list[tuple[str, object]]:
+        # A header of the caller's may not stand in for a parameter: `ActionID` would
+        # escape the client's correlation, and a second `UserEvent` would rename the event.
+        taken = {"action", "actionid"} | {key.lower() for _, key in self._PARAMS}
+        out: list[tuple[str, object]] = []
+        for key, value in headers.items():
+            if isinstance(key, str) and key.lower() in taken:
+                raise LocalProtocolError(
+                    f"{self.ACTION_NAME}: {key!r} is a parameter of the action, not a header "
+                    "of your own (use its argument)"
+                )
+            out.append((key, value))
+        return out

@@ -3151,13 +3151,11 @@ class UserEvent(TypedAction):
     SINCE: ClassVar[tuple[str, ...]] = ("1.4.0",)
     _PARAMS: ClassVar[tuple[tuple[str, str], ...]] = (
         ("user_event", "UserEvent"),
-        ("header1", "Header1"),
-        ("header_n", "HeaderN"),
+        ("headers", "*"),
     )
 
     user_event: str
-    header1: str | None = None
-    header_n: str | None = None
+    headers: Mapping[str, str] | None = None
 
 
 @attrs.frozen(kw_only=True)
