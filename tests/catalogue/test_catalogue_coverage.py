@@ -181,7 +181,7 @@ def test_action_round_trip(name: str) -> None:
     assert isinstance(message, Message)
     assert message["Action"] == name
     assert message.action_id == "id-1"
-    params = dict(cls._PARAMS)
+    params = dict(cls.parameters())
     for attr, value in values.items():
         key = params[attr]
         if key == "*":  # headers of the caller's own, each its own line
@@ -212,7 +212,7 @@ def test_action_requires_documented_required_parameters(name: str) -> None:
         for f in ACTION_FACTS[name]["fields"]
         if f.get("required") and "name" in f and f["name"].lower() != "actionid"
     }
-    params = dict(cls._PARAMS)
+    params = dict(cls.parameters())
     needed = {params[f.name] for f in attrs.fields(cls) if f.default is attrs.NOTHING}
     assert {k.lower() for k in needed} == {k.lower() for k in required}
     if needed:

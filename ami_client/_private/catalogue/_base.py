@@ -343,6 +343,16 @@ class TypedAction:
     """An ``ActionID`` of your own; normally left out, and the client assigns one."""
 
     @classmethod
+    def parameters(cls) -> tuple[tuple[str, str], ...]:
+        """Each parameter as ``(attribute, wire key)``, in the documentation's order.
+
+        A wire key holding ``000000`` or ``(0)`` is numbered per item of a sequence; ``*``
+        stands for headers of the caller's own, one line per item (UserEvent's ``headers``).
+        ``action_id`` is not listed.
+        """
+        return cls._PARAMS
+
+    @classmethod
     def is_list(cls) -> bool:
         """True if the action answers with an event list (``EventList: start``...)."""
         return cls.COMPLETE_EVENT_NAME is not None or bool(cls.ITEM_EVENT_NAMES)
