@@ -142,7 +142,7 @@ def actions_page() -> str:
             items = ", ".join(f"`{n}`" for n in cls.ITEM_EVENT_NAMES) or "not documented"
             done = f"`{cls.COMPLETE_EVENT_NAME}`" if cls.COMPLETE_EVENT_NAME else "not documented"
             out += [f"Answers with an event list: items {items}, completion {done}.", ""]
-        wire = dict(cls.parameters())
+        wire = dict(cls.parameter_keys())
         params = [f for f in attrs.fields(cls) if f.name != "action_id"]
         if params:
             out += ["| parameter | type | wire key |", "| --- | --- | --- |"]

@@ -181,7 +181,7 @@ def test_action_round_trip(name: str) -> None:
     assert isinstance(message, Message)
     assert message["Action"] == name
     assert message.action_id == "id-1"
-    params = dict(cls.parameters())
+    params = dict(cls.parameter_keys())
     for attr, value in values.items():
         key = params[attr]
         if key == "*":  # headers of the caller's own, each its own line
@@ -212,7 +212,7 @@ def test_action_requires_documented_required_parameters(name: str) -> None:
         for f in ACTION_FACTS[name]["fields"]
         if f.get("required") and "name" in f and f["name"].lower() != "actionid"
     }
-    params = dict(cls.parameters())
+    params = dict(cls.parameter_keys())
     needed = {params[f.name] for f in attrs.fields(cls) if f.default is attrs.NOTHING}
     assert {k.lower() for k in needed} == {k.lower() for k in required}
     if needed:
@@ -277,3 +277,13 @@ def test_committed_files_match_the_generator() -> None:
     for path, text in outputs.items():
         assert Path(path).read_text(encoding="utf-8") == text, f"{path} is stale"
     assert generator.main(["--check"]) == 0
+
+
+@pytest.mark.parametrize("name", sorted(ACTION_FACTS))
+def test_no_parameter_shadows_a_method_of_typed_actions(name: str) -> None:
+    # QueueReload has a `Parameters` key: a method of that name would be replaced by its
+    # attribute, so the generator renames parameters that collide (ACTION_RESERVED).
+    cls = actions.ACTION_CLASSES[name]
+    assert cls.parameter_keys() == cls._PARAMS
+    assert callable(cls.is_list)
+    assert callable(cls.to_action)

@@ -68,7 +68,7 @@ FIELD_NAMES = {
 #: Attribute names a typed event or action already uses for something else; a documented
 #: field with such a name gets a trailing underscore (``name_`` is the ``Name`` field).
 EVENT_RESERVED = {"message", "name", "action_id", "privilege", "chan_variables", "get"}
-ACTION_RESERVED = {"action_id", "to_action", "is_list"}
+ACTION_RESERVED = {"action_id", "to_action", "is_list", "parameter_keys"}
 
 #: Event fields read as integers (by wire key, in every event). A value that is not a number
 #: reads None, the text stays in `.message`.

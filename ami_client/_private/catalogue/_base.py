@@ -343,7 +343,7 @@ class TypedAction:
     """An ``ActionID`` of your own; normally left out, and the client assigns one."""
 
     @classmethod
-    def parameters(cls) -> tuple[tuple[str, str], ...]:
+    def parameter_keys(cls) -> tuple[tuple[str, str], ...]:
         """Each parameter as ``(attribute, wire key)``, in the documentation's order.
 
         A wire key holding ``000000`` or ``(0)`` is numbered per item of a sequence; ``*``
