@@ -18,6 +18,7 @@ an ExceptionGroup -- by the caller's next call.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from collections import deque
@@ -79,6 +80,7 @@ from ami_client._private.transport import (
     TransportFactory,
     make_ssl_context,
     open_tcp,
+    running_asyncio_loop,
 )
 
 __all__ = ["AMIClient", "ActionLike", "EventFactory", "connect", "generic_events"]
@@ -166,15 +168,43 @@ def generic_events(event: Event) -> Event:
 class _Waiter:
     """One action in flight: where the reader leaves its outcome."""
 
-    __slots__ = ("action_id", "answered", "done", "error", "outcome", "wake")
+    __slots__ = ("_event", "_future", "action_id", "answered", "done", "error", "outcome")
 
     def __init__(self) -> None:
-        self.wake = anyio.Event()
+        # How the sender is woken, chosen by arm(): a bare future on asyncio (an anyio.Event
+        # there is an asyncio.Event and a future behind a backend look-up, for one wake-up);
+        # an anyio.Event elsewhere (trio).
+        self._future: asyncio.Future[None] | None = None
+        self._event: anyio.Event | None = None
         self.action_id = ""
         self.answered = False  # the sender was woken (an answer, or a list stream started)
         self.done = False  # nothing more will come for this action
         self.outcome: Outcome | None = None
         self.error: BaseException | None = None
+
+    def arm(self, loop: asyncio.AbstractEventLoop | None) -> None:
+        """Prepare the wake-up, on the event loop of the link (None: not asyncio)."""
+        if loop is not None:
+            self._future = loop.create_future()
+        else:
+            self._event = anyio.Event()
+
+    async def wait(self) -> None:
+        """Until :meth:`wake` (cancellable: anyio cancels a task waiting on a future)."""
+        future = self._future
+        if future is not None:
+            await future
+        else:
+            assert self._event is not None
+            await self._event.wait()
+
+    def wake(self) -> None:
+        future = self._future
+        if future is not None:
+            if not future.done():  # done: the waiting sender was cancelled
+                future.set_result(None)
+        elif self._event is not None:
+            self._event.set()
 
     def finish(self, outcome: Outcome | None, error: BaseException | None = None) -> None:
         if self.done:
@@ -182,7 +212,7 @@ class _Waiter:
         self.done = self.answered = True
         self.outcome = outcome
         self.error = error
-        self.wake.set()
+        self.wake()
 
     # Stream hooks (overridden by _ListStream's waiter).
     def started(self, response: Response) -> None:
@@ -198,9 +228,13 @@ class _Link:
     def __init__(self, transport: Transport, parser: Parser, max_list_items: int) -> None:
         self.transport = transport
         self.parser = parser
+        self.loop = running_asyncio_loop()
         self.correlator = Correlator(max_items=max_list_items)
         self.waiters: dict[str, _Waiter] = {}
         self.wbuf = bytearray()
+        # A transport that can take bytes synchronously (AsyncioTransport): a send hands them
+        # over itself while nothing waits in wbuf, instead of waking the writer task.
+        self.write_nowait: Callable[[bytes], bool] | None = getattr(transport, "write_nowait", None)
         self.writer_wake: anyio.Event | None = None
         self.drained: anyio.Event | None = None
         self.finished = anyio.Event()
@@ -552,7 +586,7 @@ class AMIClient:
         return ClientStatistics(
             state=self._state,
             pending_actions=len(link.correlator) if link is not None else 0,
-            write_buffer=len(link.wbuf) if link is not None else 0,
+            write_buffer=_unsent(link) if link is not None else 0,
             events_received=self._events_received,
             late_responses=self._late_responses,
             reconnects=self._reconnects,
@@ -843,19 +877,23 @@ class AMIClient:
         link.correlator.start(action_id, kind)  # LocalProtocolError if already in flight
         if waiter is None:
             waiter = _Waiter()
+        waiter.arm(link.loop)
         waiter.action_id = action_id
         link.waiters[action_id] = waiter
-        # From here to the wait nothing awaits: the bytes go into the buffer whole, so a
-        # cancellation can only happen while waiting for the answer.
-        link.wbuf += data
-        wake = link.writer_wake
-        if wake is not None:
-            link.writer_wake = None
-            wake.set()
+        # From here to the wait nothing awaits: the bytes go to the transport or into the
+        # buffer whole, so a cancellation can only happen while waiting for the answer.
+        # Straight to the transport only while wbuf is empty: bytes must leave in order.
+        write_nowait = link.write_nowait
+        if link.wbuf or write_nowait is None or not write_nowait(data):
+            link.wbuf += data
+            wake = link.writer_wake
+            if wake is not None:
+                link.writer_wake = None
+                wake.set()
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug("sent %r as ActionID %s", action, action_id)
         try:
-            await waiter.wake.wait()
+            await waiter.wait()
         finally:
             if not waiter.answered:
                 # Cancelled: forget the action; its answer, if it comes, is dropped.
@@ -1051,6 +1089,12 @@ class AMIClient:
         )
 
 
+def _unsent(link: _Link) -> int:
+    """Bytes not written to the socket yet: ours, and the transport's own buffer if any."""
+    size = getattr(link.transport, "write_buffer_size", None)
+    return len(link.wbuf) + (size() if callable(size) else 0)
+
+
 def _plain(result: Response | EventListResult) -> Response:
     return result.response if isinstance(result, EventListResult) else result
 
@@ -1075,7 +1119,7 @@ class _StreamWaiter(_Waiter):
         # Wake the sender (the stream's __aenter__) without ending the waiter.
         self.outcome = ListStarted(self.action_id, response)
         self.answered = True
-        self.wake.set()
+        self.wake()
 
     def item(self, event: Event) -> None:
         if self.overflowed:

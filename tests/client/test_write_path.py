@@ -1,0 +1,116 @@
+"""The write and read paths under pressure: a server that stops reading, a reader that lags.
+
+On asyncio a plain-TCP client hands each action to asyncio's write buffer itself
+(``AsyncioTransport.write_nowait``) while nothing waits in its own buffer; these tests show
+that memory stays bounded, bytes keep their order and cancelled senders leave nothing, on
+both backends.
+"""
+
+from __future__ import annotations
+
+import anyio
+import pytest
+
+import ami_client
+from ami_client import Action
+from ami_client._private.client import _WRITE_HIGH_WATER
+from ami_client._private.transport import (
+    _READ_HIGH_WATER,
+    RECEIVE_SIZE,
+    AsyncioTransport,
+    open_tcp,
+)
+
+from .fakeserver import SECRET, Peer, fake_server
+
+pytestmark = pytest.mark.anyio
+
+# One action of about 100 KB (100 fields of 1,000 bytes: within Asterisk's line limit).
+BIG_FIELDS = {f"Var{i:03d}": "x" * 1000 for i in range(100)}
+
+
+def big_action(n: int) -> Action:
+    return Action("UserEvent", UserEvent=f"big{n}", **BIG_FIELDS)
+
+
+async def test_server_that_stops_reading_bounds_the_write_buffer() -> None:
+    resume = anyio.Event()
+
+    async def handler(peer: Peer) -> None:
+        await peer.login()
+        await resume.wait()  # not reading: the kernel's buffers fill, then ours
+        await peer.serve_forever()
+
+    # 160 actions of ~100 KB: far more than loopback's socket buffers hold.
+    count = 160
+    async with fake_server(handler) as (port, _):
+        with anyio.fail_after(30):
+            async with ami_client.connect(
+                "127.0.0.1", port, username="admin", secret=SECRET, keepalive=None
+            ) as ami:
+                answered = 0
+
+                async def sender(n: int) -> None:
+                    nonlocal answered
+                    await ami.send(big_action(n))
+                    answered += 1
+
+                async with anyio.create_task_group() as tg:
+                    for n in range(count):
+                        tg.start_soon(sender, n)
+                    # Wait until the senders stall behind the full buffers.
+                    while ami.statistics().write_buffer <= _WRITE_HIGH_WATER:  # noqa: ASYNC110
+                        await anyio.sleep(0.01)
+                    await anyio.sleep(0.1)
+                    stats = ami.statistics()
+                    assert answered == 0
+                    # Bounded: the writer's last flush (at most the high-water mark and the
+                    # action that crossed it) in the transport, as much again in our buffer,
+                    # and what a direct write left there (asyncio's own 64 KiB mark + one).
+                    bound = 2 * (_WRITE_HIGH_WATER + 110_000) + 64 * 1024 + 110_000
+                    assert stats.write_buffer <= bound, stats
+                    assert stats.pending_actions < count  # the rest wait before registering
+                    tg.cancel_scope.cancel()
+                # Cancelled senders leave nothing behind...
+                assert ami.statistics().pending_actions == 0
+                resume.set()
+                # ...and what was already queued goes out whole and in order: the server parses
+                # every action, answers them (late answers, discarded), then this Ping.
+                pong = await ami.send(Action("Ping"))
+                assert pong["Ping"] == "Pong"
+                assert ami.statistics().late_responses > 0
+                assert ami.statistics().write_buffer == 0
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_asyncio_transport_stops_reading_while_its_reader_lags() -> None:
+    blob = b"Event: Flood\r\nN: " + b"y" * 1000 + b"\r\n\r\n"
+    total = 2000  # ~2 MB
+
+    async def handler(peer: Peer) -> None:
+        await peer.stream.send(blob * total)
+        await peer.stream.aclose()
+
+    async with fake_server(handler) as (port, _):
+        with anyio.fail_after(10):
+            transport = await open_tcp("127.0.0.1", port)
+            assert isinstance(transport, AsyncioTransport)
+            try:
+                protocol = transport._protocol
+                # Nobody receives: it must pause.
+                while not protocol.reading_paused:  # noqa: ASYNC110 - polls the protocol
+                    await anyio.sleep(0.01)
+                await anyio.sleep(0.05)
+                assert protocol.reading_paused
+                # What waits in memory is bounded: the mark plus at most one socket read.
+                assert protocol.buffered <= _READ_HIGH_WATER + 256 * 1024
+                received = bytearray()
+                while data := await transport.receive():
+                    assert len(data) <= RECEIVE_SIZE
+                    received += data
+                assert bytes(received) == blob * total
+                assert not protocol.reading_paused
+            finally:
+                await transport.aclose()
+            with pytest.raises(ami_client.ConnectionLost):
+                await transport.send(b"Action: Ping\r\n\r\n")
