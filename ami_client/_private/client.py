@@ -68,7 +68,12 @@ from ami_client._private.results import (
     EventListResult,
     OriginateResult,
 )
-from ami_client._private.serializer import Action, ActionIdGenerator, serialize_action
+from ami_client._private.serializer import (
+    MAX_ACTION_FIELDS,
+    Action,
+    ActionIdGenerator,
+    serialize_action,
+)
 from ami_client._private.subscription import (
     EventFilter,
     Overflow,
@@ -97,6 +102,9 @@ _WRITE_HIGH_WATER: Final = 1024 * 1024
 _DEFAULT_LOGOFF_TIMEOUT: Final = 2.0
 _DEFAULT_KEEPALIVE: Final = Keepalive()
 _dict_get = dict.get
+# Serialized actions kept for sending again (AMIClient._serialize): how many, how large each.
+_WIRE_CACHE_ENTRIES: Final = 256
+_WIRE_CACHE_BYTES: Final = 4096
 
 
 @runtime_checkable
@@ -342,6 +350,7 @@ class AMIClient:
         self._watchers: tuple[Subscription[ConnectionState], ...] = ()
         self._session_actions: list[Action] = []  # Events/Filter to re-apply after reconnecting
         self._lower_names: dict[str, str] = {}
+        self._wire_cache: dict[tuple[str, tuple[tuple[str, str], ...]], bytes] = {}
         self._events_received = 0
         self._late_responses = 0
         self._reconnects = 0
@@ -775,9 +784,18 @@ class AMIClient:
                         if sub._wants(lname, obj):
                             sub._offer(obj)
             elif kind is Response:
-                if message.action_id in correlator:
-                    outcome = correlator.receive(message)
-                    if outcome is not None:
+                action_id = _dict_get(message, "ActionID")
+                if action_id is None:
+                    action_id = message.action_id
+                # waiters and the correlator hold the same ActionIDs (added and removed
+                # together); the dict look-up is the cheaper test.
+                waiter = waiters.get(action_id) if action_id is not None else None
+                if waiter is not None:
+                    outcome = correlator.receive(message, action_id)
+                    if type(outcome) is Answered:  # the common case, inline
+                        del waiters[action_id]
+                        waiter.finish(outcome)
+                    elif outcome is not None:
                         self._deliver(link, outcome)
                 else:
                     self._late_responses += 1
@@ -866,7 +884,9 @@ class AMIClient:
             action_id = self._ids()
             while action_id in link.correlator:  # a caller's ID could look like ours
                 action_id = self._ids()
-        data = serialize_action(action, action_id)
+            data = self._serialize(action, action_id)
+        else:
+            data = serialize_action(action, action_id)
         if link.failure is not None:
             raise self._lost(link.failure)
         while len(link.wbuf) > _WRITE_HIGH_WATER:
@@ -904,6 +924,29 @@ class AMIClient:
             raise waiter.error
         assert waiter.outcome is not None
         return waiter.outcome
+
+    def _serialize(self, action: Action, action_id: str) -> bytes:
+        """``serialize_action(action, action_id)`` for an action without an ActionID of its own
+        (``action_id`` is one of ours): the same bytes, but an action sent again and again
+        (Ping, Status...) is checked and encoded once.
+
+        ``serialize_action`` puts our ActionID last, so the bytes are the action's own bytes,
+        an ``ActionID`` line and the blank line: the action's part is kept by its name and
+        fields (by value: an action changed since is a new key).
+        """
+        key = (action.name, action.fields)
+        cache = self._wire_cache
+        head = cache.get(key)
+        if head is None:
+            if len(action.fields) + 2 > MAX_ACTION_FIELDS:
+                # With the ActionID line it has too many fields: the serializer says so.
+                return serialize_action(action, action_id)
+            head = serialize_action(action, None)[:-2] + b"ActionID: "
+            if len(head) <= _WIRE_CACHE_BYTES:
+                if len(cache) >= _WIRE_CACHE_ENTRIES:
+                    del cache[next(iter(cache))]  # the oldest
+                cache[key] = head
+        return head + action_id.encode() + b"\r\n\r\n"
 
     async def send(
         self, action: ActionLike, *, raise_on_error: bool = True

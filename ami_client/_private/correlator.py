@@ -202,11 +202,15 @@ class Correlator:
 
     # -- the server's side -----------------------------------------------------------------
 
-    def receive(self, message: Message) -> Outcome | None:
-        """Feed one message from the server; returns what it meant for an action, if anything."""
-        action_id = message.action_id
+    def receive(self, message: Message, action_id: str | None = None) -> Outcome | None:
+        """Feed one message from the server; returns what it meant for an action, if anything.
+
+        ``action_id`` is the message's ActionID when the caller has already looked it up.
+        """
         if action_id is None:
-            return None
+            action_id = message.action_id
+            if action_id is None:
+                return None
         pending = self._pending.get(action_id)
         if pending is None:
             return None
@@ -221,12 +225,18 @@ class Correlator:
             # A second response for one ActionID: not something Asterisk does; keep waiting
             # for what the action still needs rather than guess.
             return None
-        if response.is_error:
+        # `Response: Success` exactly (as Asterisk writes it) settles it without the
+        # case-insensitive look-up of `is_error`.
+        if dict.get(response, "Response") != "Success" and response.is_error:
             del self._pending[action_id]
             return Answered(action_id, response)
         # Exact key only: Asterisk writes `EventList` so (manager.c astman_send_listack), and a
         # case-insensitive miss on every Ping answer would cost a lowered copy of each response.
-        eventlist = (dict.get(response, "EventList") or "").lower()
+        eventlist = dict.get(response, "EventList")
+        if eventlist is None and pending.kind is not ActionKind.ORIGINATE:
+            del self._pending[action_id]  # the common case: a plain answer
+            return Answered(action_id, response)
+        eventlist = (eventlist or "").lower()
         if eventlist == "start":
             pending.state = _State.LIST
             pending.response = response
