@@ -102,6 +102,8 @@ _WRITE_HIGH_WATER: Final = 1024 * 1024
 _DEFAULT_LOGOFF_TIMEOUT: Final = 2.0
 _DEFAULT_KEEPALIVE: Final = Keepalive()
 _dict_get = dict.get
+# Actions whose settings are re-applied after a reconnect (_remember_session_action).
+_SESSION_ACTIONS: Final = frozenset({"events", "filter"})
 # Serialized actions kept for sending again (AMIClient._serialize): how many, how large each.
 _WIRE_CACHE_ENTRIES: Final = 256
 _WIRE_CACHE_BYTES: Final = 4096
@@ -913,7 +915,11 @@ class AMIClient:
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug("sent %r as ActionID %s", action, action_id)
         try:
-            await waiter.wait()
+            future = waiter._future
+            if future is not None:
+                await future  # (asyncio: what waiter.wait() does, one coroutine frame less)
+            else:
+                await waiter.wait()
         finally:
             if not waiter.answered:
                 # Cancelled: forget the action; its answer, if it comes, is dropped.
@@ -969,13 +975,19 @@ class AMIClient:
             ConnectionLost: the link died before the answer came (never re-sent).
             ClientClosed: the client is closed.
         """
-        act = _as_action(action)
+        act = action if type(action) is Action else _as_action(action)
         link = self._usable_link()
-        if act.name.lower() == "logoff":
+        name = act.name.lower()
+        if name == "logoff":
             link.goodbye = True  # the server closes after Goodbye: an end, not a failure
         outcome = await self._request_on(link, act, ActionKind.COLLECT)
-        result = self._result(outcome, raise_on_error)
-        if not result.is_error:
+        if type(outcome) is Answered and _dict_get(outcome.response, "Response") == "Success":
+            result: Response | EventListResult = outcome.response  # the common case, at once
+        else:
+            result = self._result(outcome, raise_on_error)
+            if result.is_error:
+                return result
+        if name in _SESSION_ACTIONS:
             self._remember_session_action(act)
         return result
 
