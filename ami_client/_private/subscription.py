@@ -198,6 +198,51 @@ class Subscription(Generic[T]):
             self._waiter = None
             waiter.set()
 
+    def _offer_all(self, events: list[T]) -> None:
+        """Buffer several (already matched) events at once: exactly what offering them one by
+        one would do (same buffer, counts and policy), with one wake-up of the reader."""
+        if self._closed or not events:
+            return
+        buffer = self._buffer
+        room = self.max_buffer - len(buffer)
+        count = len(events)
+        if count > room:
+            overflow = self.overflow
+            if overflow is Overflow.DROP_OLDEST:
+                # Each event past the bound pushes the oldest out: the newest max_buffer stay.
+                self._dropped += len(buffer) + count - self.max_buffer
+                if count >= self.max_buffer:
+                    buffer.clear()
+                    buffer.extend(events[count - self.max_buffer :])
+                else:
+                    for _ in range(count - room):
+                        buffer.popleft()
+                    buffer.extend(events)
+                self._delivered += count
+            elif overflow is Overflow.DROP_NEWEST:
+                if room > 0:
+                    buffer.extend(events[:room])
+                    self._delivered += room
+                self._dropped += count - room
+            else:
+                # The first event that does not fit fails the subscription; later ones are
+                # not offered to a closed subscription at all.
+                self._delivered += max(room, 0)
+                self._dropped += 1
+                self._fail(
+                    SubscriptionOverflow(
+                        f"subscriber fell {self.max_buffer} events behind (overflow='fail')"
+                    )
+                )
+                return
+        else:
+            buffer.extend(events)
+            self._delivered += count
+        waiter = self._waiter
+        if waiter is not None:
+            self._waiter = None
+            waiter.set()
+
     def _fail(self, error: BaseException) -> None:
         if self._closed:
             return
