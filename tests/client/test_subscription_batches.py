@@ -3,11 +3,16 @@ events) leaves every subscription exactly as offering the events one by one woul
 
 from __future__ import annotations
 
+import anyio
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ami_client import Overflow, SubscriptionOverflow
+import ami_client
+from ami_client import Action, Event, Overflow, SubscriptionOverflow
 from ami_client._private.subscription import Subscription, compile_filters
+
+from .fakeserver import SECRET, Peer, event, fake_server
 
 
 def read(sub: Subscription[int]) -> object:
@@ -44,8 +49,8 @@ def test_a_batch_is_the_same_as_one_by_one(
     for n, size in enumerate(batches):
         events = list(range(counter, counter + size))
         counter += size
-        for event in events:
-            one._offer(event)
+        for item in events:
+            one._offer(item)
         many._offer_all(events)
         assert state(many) == state(one)
         # The subscriber reads some in between.
@@ -53,3 +58,44 @@ def test_a_batch_is_the_same_as_one_by_one(
             assert read(one) == read(many)
     if overflow is Overflow.FAIL and one._closed:
         assert isinstance(many._error, SubscriptionOverflow)
+
+
+@pytest.mark.anyio
+async def test_a_factory_that_raises_delivers_that_event_generic_to_every_subscriber() -> None:
+    class Typed:
+        def __init__(self, message: Event) -> None:
+            if message.name == "Bad":
+                raise ValueError("cannot type this one")
+            self.name = message.name
+
+    async def handler(peer: Peer) -> None:
+        await peer.login()
+        for _ in range(2):
+            action = await peer.read_action()
+            await peer.send(event("Good"), event("Bad"), event("Good"))
+            await peer.reply(action)
+        await peer.serve_forever()
+
+    async with fake_server(handler) as (port, _):
+        with anyio.fail_after(5):
+            async with (
+                ami_client.connect(
+                    "127.0.0.1",
+                    port,
+                    username="admin",
+                    secret=SECRET,
+                    keepalive=None,
+                    event_factory=Typed,
+                ) as ami,
+                ami.subscribe() as everything,  # the batched path
+            ):
+                await ami.send(Action("Ping"))
+                got = [everything.receive_nowait() for _ in range(3)]
+                assert [type(e) for e in got] == [Typed, Event, Typed]
+                assert [e.name for e in got] == ["Good", "Bad", "Good"]
+                async with ami.subscribe("Bad", "Good") as named:  # the per-event path
+                    await ami.send(Action("Ping"))
+                    got = [named.receive_nowait() for _ in range(3)]
+                    assert [type(e) for e in got] == [Typed, Event, Typed]
+                # The reader carried on: the connection still answers.
+                assert (await ami.send(Action("Ping")))["Ping"] == "Pong"
