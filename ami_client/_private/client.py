@@ -242,14 +242,24 @@ class _Link:
         self.correlator = Correlator(max_items=max_list_items)
         self.waiters: dict[str, _Waiter] = {}
         self.wbuf = bytearray()
-        # A transport that can take bytes synchronously (AsyncioTransport): a send hands them
-        # over itself while nothing waits in wbuf, instead of waking the writer task.
-        self.write_nowait: Callable[[bytes], bool] | None = getattr(transport, "write_nowait", None)
+        # A transport that can take bytes synchronously (AsyncioTransport, so on asyncio): a
+        # send hands them over itself while nothing waits in wbuf, instead of waking the writer
+        # task -- the first send of each turn of the event loop only: the sends after it in the
+        # same turn (many tasks sending at once) go to wbuf, and the writer flushes them all in
+        # one write rather than one system call each.
+        self.write_nowait: Callable[[bytes], bool] | None = (
+            getattr(transport, "write_nowait", None) if self.loop is not None else None
+        )
+        self.wrote_this_turn = False
         self.writer_wake: anyio.Event | None = None
         self.drained: anyio.Event | None = None
         self.finished = anyio.Event()
         self.failure: BaseException | None = None
         self.goodbye = False  # Logoff sent: the server's close that follows is not a failure
+
+    def new_turn(self) -> None:
+        """(A callback of the next turn of the event loop) Sends may write directly again."""
+        self.wrote_this_turn = False
 
 
 class AMIClient:
@@ -921,7 +931,15 @@ class AMIClient:
         # buffer whole, so a cancellation can only happen while waiting for the answer.
         # Straight to the transport only while wbuf is empty: bytes must leave in order.
         write_nowait = link.write_nowait
-        if link.wbuf or write_nowait is None or not write_nowait(data):
+        if write_nowait is not None and not link.wbuf and not link.wrote_this_turn:
+            wrote = write_nowait(data)
+            if wrote:
+                link.wrote_this_turn = True
+                assert link.loop is not None
+                link.loop.call_soon(link.new_turn)
+        else:
+            wrote = False
+        if not wrote:
             link.wbuf += data
             wake = link.writer_wake
             if wake is not None:

@@ -21,7 +21,7 @@ from ami_client._private.transport import (
     open_tcp,
 )
 
-from .fakeserver import SECRET, Peer, fake_server
+from .fakeserver import SECRET, Peer, fake_server, standard
 
 pytestmark = pytest.mark.anyio
 
@@ -114,3 +114,47 @@ async def test_asyncio_transport_stops_reading_while_its_reader_lags() -> None:
                 await transport.aclose()
             with pytest.raises(ami_client.ConnectionLost):
                 await transport.send(b"Action: Ping\r\n\r\n")
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_sends_of_one_turn_go_out_in_one_write_after_the_first() -> None:
+    async with fake_server(standard) as (port, _):
+        with anyio.fail_after(10):
+            async with ami_client.connect(
+                "127.0.0.1", port, username="admin", secret=SECRET, keepalive=None
+            ) as ami:
+                link = ami._usable_link()
+                direct: list[bytes] = []
+                write_nowait = link.write_nowait
+                assert write_nowait is not None
+
+                def counting(data: bytes) -> bool:
+                    direct.append(data)
+                    return write_nowait(data)
+
+                link.write_nowait = counting
+                flushed: list[bytes] = []
+                send = link.transport.send
+
+                async def counting_send(data: bytes) -> None:
+                    flushed.append(data)
+                    await send(data)
+
+                link.transport.send = counting_send  # type: ignore[method-assign]
+                answers: list[str] = []
+
+                async def ping() -> None:
+                    answers.append((await ami.send(Action("Ping")))["Ping"])
+
+                async with anyio.create_task_group() as tg:
+                    for _ in range(100):
+                        tg.start_soon(ping)
+                assert answers == ["Pong"] * 100
+                # The first send of the turn wrote at once; the other 99, queued behind it in
+                # the same turn, left in one write of the writer task.
+                assert len(direct) == 1
+                assert len(flushed) == 1
+                assert flushed[0].count(b"Action: Ping\r\n") == 99
+                # A send in a later turn writes at once again.
+                await ami.send(Action("Ping"))
+                assert len(direct) == 2
