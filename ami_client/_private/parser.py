@@ -146,14 +146,15 @@ class Parser:
         after some items is raised on the *next* call, so the items before it are not lost.
         """
         pending = self._pending
-        items: list[ReceivedItem] = []
-        while True:
-            if not pending:
-                self._fill()
-                if not pending:
-                    break
+        self._fill()
+        items: list[ReceivedItem] = [*pending]
+        pending.clear()
+        if self._eof and items and self._error is None:
+            self._fill()  # with nothing pending, this notices the end of the stream
             items.extend(pending)
             pending.clear()
+        if self._error is None and self._state is not ParserState.CLOSED:
+            return items  # the common case: no end, no error (what _nothing_pending says)
         if self._error is not None and items:
             return items  # the error is raised by the next call
         last = self._nothing_pending()
@@ -177,9 +178,10 @@ class Parser:
         self._buf.clear()
 
     def _fill(self) -> None:
+        """Parse every complete item buffered now into the pending queue."""
         if self._error is not None or self._state is ParserState.CLOSED:
             return
-        while not self._pending and self._error is None:
+        while self._error is None:
             state = self._state
             if state is ParserState.MESSAGES:
                 self._read_messages()
@@ -235,6 +237,8 @@ class Parser:
     def _read_messages(self) -> None:
         buf = self._buf
         size = len(buf)
+        if self._scan >= size:
+            return  # every byte was searched already (and the size limit checked)
         low = self._scan - 2 if self._scan > 2 else 0  # a terminator may straddle old and new
         self._scan = size
         crlf = buf.rfind(b"\n\r\n", low)
@@ -289,7 +293,7 @@ class Parser:
             lines = block.split("\r\n")
             head = lines[0]
             kind = _KINDS.get(head[: head.find(": ")]) or _kind_of(head.partition(":")[0])
-            if kind is not Event and _FOLLOWS_TEXT.match(head):
+            if kind is not Event and head != "Response: Success" and _FOLLOWS_TEXT.match(head):
                 # A pre-14 Command answer: its body may hold blank lines, so the blocks after
                 # this one are not messages. Re-read the rest under the Follows rules.
                 if len(text) != len(region):
