@@ -184,12 +184,13 @@ async def test_lists_while_bridged_match(asterisk: AsteriskServer) -> None:
                 done = await d.until(
                     lambda m: isinstance(m, Event) and m.name == "BridgeListComplete"
                 )
-                if done["ListItems"] == "1":
+                items = [e for e in d.events("BridgeListItem") if e.action_id == r.action_id]
+                # The bridge exists before both channels are in it: wait for the second
+                # (under load the lists below once caught Asterisk between the two).
+                if done["ListItems"] == "1" and items[0]["BridgeNumChannels"] == "2":
                     break
                 await anyio.sleep(0.05)
-        bid = next(e for e in d.events("BridgeListItem") if e.action_id == r.action_id)[
-            "BridgeUniqueid"
-        ]
+        bid = items[0]["BridgeUniqueid"]
         shapes = []
         for name, fields, end in (
             ("CoreShowChannels", {}, "CoreShowChannelsComplete"),
