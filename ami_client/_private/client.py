@@ -75,6 +75,7 @@ from ami_client._private.serializer import (
     serialize_action,
 )
 from ami_client._private.subscription import (
+    Broadcast,
     EventFilter,
     Overflow,
     Subscription,
@@ -359,7 +360,7 @@ class AMIClient:
         self._failure: BaseException | None = None
         self._tg: anyio.abc.TaskGroup | None = None
         self._subscriptions: tuple[Subscription[Any], ...] = ()
-        self._watchers: tuple[Subscription[ConnectionState], ...] = ()
+        self._watchers: Broadcast[ConnectionState] = Broadcast()
         self._session_actions: list[Action] = []  # Events/Filter to re-apply after reconnecting
         self._lower_names: dict[str, str] = {}
         self._wire_cache: dict[tuple[str, tuple[tuple[str, str], ...]], bytes] = {}
@@ -388,7 +389,7 @@ class AMIClient:
             tg.cancel_scope.cancel()
             await tg.__aexit__(None, None, None)
             self._set_state(ConnectionState.CLOSED)
-            self._end_watchers()
+            self._watchers.end()
             if isinstance(exc, Exception) and not isinstance(exc, AMIError):
                 raise AMIConnectionError(f"connection failed: {exc!r}") from exc
             raise
@@ -440,7 +441,7 @@ class AMIClient:
             self._set_state(ConnectionState.CLOSED)
             for sub in self._subscriptions:
                 sub._end(None)
-            self._end_watchers()
+            self._watchers.end()
             logger.info("closed connection to %s:%s", self.host, self.port)
 
     async def _open_transport(self) -> Transport:
@@ -567,8 +568,7 @@ class AMIClient:
             return
         logger.info("connection state: %s -> %s", self._state.value, state.value)
         self._state = state
-        for watcher in self._watchers:
-            watcher._offer(state)
+        self._watchers.publish(state)
 
     def watch_state(self, *, buffer: int = 64) -> Subscription[ConnectionState]:
         """An async context manager and iterator of connection state changes.
@@ -582,24 +582,7 @@ class AMIClient:
         Changes are buffered (oldest dropped past ``buffer``); iteration ends once the client
         is closed.
         """
-
-        def attach(sub: Subscription[ConnectionState]) -> None:
-            self._watchers = (*self._watchers, sub)
-
-        def detach(sub: Subscription[ConnectionState]) -> None:
-            self._watchers = tuple(w for w in self._watchers if w is not sub)
-
-        return Subscription(
-            compile_filters(()),
-            max_buffer=buffer,
-            overflow=Overflow.DROP_OLDEST,
-            attach=attach,
-            detach=detach,
-        )
-
-    def _end_watchers(self) -> None:
-        for watcher in self._watchers:
-            watcher._end(None)
+        return self._watchers.subscribe(buffer)
 
     def statistics(self) -> ClientStatistics:
         """Queue depths, drops, pending actions and the state, right now."""
@@ -690,7 +673,7 @@ class AMIClient:
         self._set_state(ConnectionState.CLOSED)
         for sub in self._subscriptions:
             sub._end(self._lost(reason))
-        self._end_watchers()
+        self._watchers.end()
         logger.error("connection to %s:%s lost for good: %s", self.host, self.port, error)
 
     async def _guard(

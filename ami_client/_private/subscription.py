@@ -22,6 +22,7 @@ from ami_client._private.errors import ClientClosed, SubscriptionOverflow
 from ami_client._private.message import Event
 
 __all__ = [
+    "Broadcast",
     "EventFilter",
     "Overflow",
     "Subscription",
@@ -356,3 +357,50 @@ class Subscription(Generic[T]):
             f"<Subscription {what} buffered={len(self._buffer)}/{self.max_buffer} "
             f"dropped={self._dropped} overflow={self.overflow.value}>"
         )
+
+
+class Broadcast(Generic[T]):
+    """Hands every item published to each of its subscriptions: the connection's state
+    changes, a tracker's changes. Each subscription buffers up to its ``buffer`` items and
+    drops its oldest past that (a slow watcher never holds up the publisher); after
+    :meth:`end`, current and later subscriptions end once their buffered items are read."""
+
+    __slots__ = ("_ended", "_error", "_subs")
+
+    def __init__(self) -> None:
+        self._subs: tuple[Subscription[T], ...] = ()
+        self._ended = False
+        self._error: BaseException | None = None
+
+    def subscribe(self, buffer: int) -> Subscription[T]:
+        """A new subscription, attached when its ``async with`` block is entered."""
+        return Subscription(
+            compile_filters(()),
+            max_buffer=buffer,
+            overflow=Overflow.DROP_OLDEST,
+            attach=self._attach,
+            detach=self._detach,
+        )
+
+    def publish(self, item: T) -> None:
+        for sub in self._subs:
+            sub._offer(item)
+
+    def end(self, error: BaseException | None = None) -> None:
+        """Nothing more will be published; ``error`` (if any) ends each iteration."""
+        self._ended = True
+        self._error = error
+        for sub in self._subs:
+            sub._end(error)
+
+    def __len__(self) -> int:
+        return len(self._subs)
+
+    def _attach(self, sub: Subscription[T]) -> None:
+        if self._ended:
+            sub._end(self._error)  # it came too late: nothing will come
+            return
+        self._subs = (*self._subs, sub)
+
+    def _detach(self, sub: Subscription[T]) -> None:
+        self._subs = tuple(s for s in self._subs if s is not sub)

@@ -494,6 +494,16 @@ async def test_watch_state_sees_the_lifecycle() -> None:
         ]
 
 
+async def test_watch_state_after_close_ends_at_once() -> None:
+    # A watcher that comes after the end must not wait for changes that will never come.
+    async with fake_server(standard) as (port, _):
+        with anyio.fail_after(5):
+            async with client(port) as ami:
+                pass
+            async with ami.watch_state() as changes:
+                assert [s async for s in changes] == []
+
+
 @pytest.mark.parametrize("mask", [False, "system,agent", "off"])
 async def test_originate_refused_when_the_events_mask_hides_its_response(
     mask: bool | str,

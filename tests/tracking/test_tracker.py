@@ -114,3 +114,19 @@ async def test_tracker_fed_from_a_transcript() -> None:
             await tracker.wait_until(lambda s: False)  # until the transcript ends
     assert tracker.statistics().events > 100
     assert [v.kind for v in violations] == ["events-lost"]
+
+
+async def test_changes_asked_after_the_end_end_at_once() -> None:
+    async with Tracker(_transcript("bridge_action")) as tracker, tracker.changes() as early:
+        with anyio.fail_after(10), pytest.raises(ami_client.ClientClosed):
+            await tracker.wait_until(lambda s: False)  # until the transcript ends
+        with anyio.fail_after(10), pytest.raises(ami_client.ClientClosed):
+            async for _ in early:  # everything it saw, then the end
+                pass
+    late = tracker.changes()
+    seen = []
+    with anyio.fail_after(5):
+        async with late:
+            with pytest.raises(ami_client.ClientClosed):
+                seen.extend([change async for change in late])
+    assert seen == []

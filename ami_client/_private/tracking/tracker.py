@@ -29,7 +29,7 @@ from ami_client._private.catalogue._registry import from_message
 from ami_client._private.errors import AMIConnectionError, AMIError, ClientClosed
 from ami_client._private.message import Event
 from ami_client._private.serializer import Action
-from ami_client._private.subscription import Overflow, Subscription, compile_filters
+from ami_client._private.subscription import Broadcast, Overflow, Subscription
 from ami_client._private.tracking.model import (
     Bridge,
     Call,
@@ -116,7 +116,7 @@ class Tracker:
         self._sync_again = False
         self._closed = False
         self._error: BaseException | None = None
-        self._watchers: tuple[Subscription[Change], ...] = ()
+        self._watchers: Broadcast[Change] = Broadcast()
         self._hangups: dict[str, list[Channel]] = {}
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -152,8 +152,7 @@ class Tracker:
             return
         self._closed = True
         self._error = error
-        for watcher in self._watchers:
-            watcher._end(error)
+        self._watchers.end(error)
         self._wake()
 
     # -- the event loop ----------------------------------------------------------------------
@@ -190,9 +189,9 @@ class Tracker:
         self._close(error if error is not None else ClientClosed("the event stream ended"))
 
     def _publish(self, changes: list[Change]) -> None:
-        for watcher in self._watchers:
+        if self._watchers:
             for change in changes:
-                watcher._offer(change)
+                self._watchers.publish(change)
         if self._hangups:
             for change in changes:
                 if (
@@ -371,23 +370,7 @@ class Tracker:
         A consumer more than ``buffer`` changes behind loses the oldest (counted in
         ``statistics().dropped``).
         """
-
-        def attach(sub: Subscription[Change]) -> None:
-            if self._closed:
-                sub._end(self._error if isinstance(self._error, AMIConnectionError) else None)
-                return
-            self._watchers = (*self._watchers, sub)
-
-        def detach(sub: Subscription[Change]) -> None:
-            self._watchers = tuple(w for w in self._watchers if w is not sub)
-
-        return Subscription(
-            compile_filters(()),
-            max_buffer=buffer,
-            overflow=Overflow.DROP_OLDEST,
-            attach=attach,
-            detach=detach,
-        )
+        return self._watchers.subscribe(buffer)
 
 
 async def _watched(sub: Subscription[Any]) -> AsyncIterator[Any]:
