@@ -16,7 +16,7 @@ KEYS = st.text(
     alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", min_size=1
 )
 VALUES = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n\x00"),
+    alphabet=st.characters(blacklist_categories=["Cs"], blacklist_characters="\r\n\x00"),
     max_size=40,
 )
 
