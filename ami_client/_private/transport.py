@@ -240,7 +240,7 @@ class AsyncioTransport:
         protocol = self._protocol
         while protocol.writing_paused:
             waiter = protocol.drain_waiter
-            if waiter is None:
+            if waiter is None or waiter.done():  # done: a cancelled sender left it behind
                 waiter = protocol.drain_waiter = self._loop.create_future()
             await waiter
         self._check_open("send failed")

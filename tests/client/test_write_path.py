@@ -164,3 +164,39 @@ async def test_sends_of_one_turn_go_out_in_one_write_after_the_first() -> None:
                 # A send in a later turn writes at once again.
                 await ami.send(Action("Ping"))
                 assert len(direct) == 2
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_a_send_cancelled_while_draining_leaves_no_broken_waiter() -> None:
+    # A send waiting for asyncio's full write buffer to drain is cancelled; the next send
+    # must wait on a fresh future: re-awaiting the cancelled one raised a CancelledError
+    # that nothing had cancelled (the fake server's task group then swallowed it, hence
+    # the `finished` flag checked outside).
+    resume = anyio.Event()
+    received = bytearray()
+    finished = False
+
+    async def handler(peer: Peer) -> None:
+        await resume.wait()
+        while data := await peer.stream.receive():
+            received.extend(data)
+
+    blob = b"x" * (1024 * 1024)
+    async with fake_server(handler) as (port, _):
+        transport = await open_tcp("127.0.0.1", port)
+        assert isinstance(transport, AsyncioTransport)
+        try:
+            with anyio.fail_after(10):
+                with anyio.move_on_after(0.5) as scope:
+                    while True:  # until the socket and asyncio's buffer are full
+                        await transport.send(blob)
+                assert scope.cancelled_caught
+                assert transport._protocol.writing_paused
+                resume.set()
+                await transport.send(b"end")
+                while not received.endswith(b"end"):  # noqa: ASYNC110 - the server's side
+                    await anyio.sleep(0.01)
+                finished = True
+        finally:
+            await transport.aclose()
+    assert finished
