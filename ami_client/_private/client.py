@@ -762,10 +762,14 @@ class AMIClient:
             kind = type(message)
             if kind is Event:
                 events += 1
-                if waiters and _dict_get(message, "ActionID") is not None:
-                    outcome = correlator.receive(message)
-                    if outcome is not None:
-                        self._deliver(link, outcome)
+                if waiters:
+                    # Asterisk writes `ActionID`; any other casing (a proxy, another server)
+                    # costs a case-insensitive look-up, and only while actions are in flight.
+                    action_id = _dict_get(message, "ActionID") or message.action_id
+                    if action_id is not None:
+                        outcome = correlator.receive(message, action_id)
+                        if outcome is not None:
+                            self._deliver(link, outcome)
                 if batch is not None:
                     batch.append(make(message, factory) if has_factory else message)
                     continue

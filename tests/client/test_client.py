@@ -25,6 +25,7 @@ from ami_client import (
     PermissionDenied,
     SubscriptionOverflow,
 )
+from ami_client.protocol import Response
 
 from .fakeserver import SECRET, Peer, event, fake_server, response, standard
 
@@ -210,6 +211,30 @@ async def test_eventlist_cancelled_and_bounded() -> None:
                 with pytest.raises(LimitExceeded, match="max_list_items"):
                     await ami.send(Action("Lister"))
                 assert (await ami.send(Action("Ping")))["Ping"] == "Pong"
+
+
+async def test_list_items_match_their_action_whatever_the_actionid_casing() -> None:
+    # Keys are case-insensitive in AMI. Asterisk writes `ActionID`, but a proxy or another
+    # server may not: list items and the completion must still find their action.
+    async def handler(peer: Peer) -> None:
+        await peer.login()
+        action = await peer.read_action()
+        aid = action.action_id or ""
+        await peer.send(
+            Response([("Response", "Success"), ("actionid", aid), ("EventList", "start")]),
+            event("Item", ("ActionId", aid), ("N", "1")),
+            event("Item", ("ACTIONID", aid), ("N", "2")),
+            event("ItemsComplete", ("Actionid", aid), ("EventList", "Complete")),
+        )
+        await peer.serve_forever()
+
+    async with fake_server(handler) as (port, _):
+        with anyio.fail_after(5):
+            async with client(port) as ami:
+                result = await ami.send(Action("Lister"))
+                assert isinstance(result, ami_client.EventListResult)
+                assert [item["N"] for item in result.items] == ["1", "2"]
+                assert result.complete is not None
 
 
 async def test_stream_yields_items_as_they_arrive() -> None:
