@@ -157,6 +157,16 @@ def _field(message: Message, key: str) -> str | None:
     return value if value is not None else message.get(key)
 
 
+def _other_casing(message: Message, lowered: str) -> str | None:
+    """The first value of the key spelt ``lowered`` in any casing (known to be absent as
+    Asterisk spells it)."""
+    size = len(lowered)
+    for key in message:
+        if len(key) == size and key.lower() == lowered:
+            return dict.__getitem__(message, key)
+    return None
+
+
 class Correlator:
     """Matches responses and ActionID-carrying events to the actions in flight.
 
@@ -230,9 +240,12 @@ class Correlator:
         if dict.get(response, "Response") != "Success" and response.is_error:
             del self._pending[action_id]
             return Answered(action_id, response)
-        # Exact key only: Asterisk writes `EventList` so (manager.c astman_send_listack), and a
-        # case-insensitive miss on every Ping answer would cost a lowered copy of each response.
+        # Asterisk writes `EventList` so (manager.c astman_send_listack); other casings are
+        # found by a scan of the few keys of a response, which is cheaper on every Ping
+        # answer than the lowered copy a case-insensitive look-up builds.
         eventlist = dict.get(response, "EventList")
+        if eventlist is None:
+            eventlist = _other_casing(response, "eventlist")
         if eventlist is None and pending.kind is not ActionKind.ORIGINATE:
             del self._pending[action_id]  # the common case: a plain answer
             return Answered(action_id, response)

@@ -214,17 +214,18 @@ async def test_eventlist_cancelled_and_bounded() -> None:
 
 
 async def test_list_items_match_their_action_whatever_the_actionid_casing() -> None:
-    # Keys are case-insensitive in AMI. Asterisk writes `ActionID`, but a proxy or another
-    # server may not: list items and the completion must still find their action.
+    # Keys are case-insensitive in AMI. Asterisk writes `ActionID` and `EventList`, but a
+    # proxy or another server may not: the list must still be one, and its items and
+    # completion must still find their action.
     async def handler(peer: Peer) -> None:
         await peer.login()
         action = await peer.read_action()
         aid = action.action_id or ""
         await peer.send(
-            Response([("Response", "Success"), ("actionid", aid), ("EventList", "start")]),
+            Response([("Response", "Success"), ("actionid", aid), ("Eventlist", "start")]),
             event("Item", ("ActionId", aid), ("N", "1")),
             event("Item", ("ACTIONID", aid), ("N", "2")),
-            event("ItemsComplete", ("Actionid", aid), ("EventList", "Complete")),
+            event("ItemsComplete", ("Actionid", aid), ("eventlist", "Complete")),
         )
         await peer.serve_forever()
 
