@@ -151,20 +151,10 @@ class _Pending:
 
 
 def _field(message: Message, key: str) -> str | None:
-    # Asterisk writes these keys with exactly this casing; fall back to the case-insensitive
-    # look-up only on a miss (it builds a lowered copy of the message).
+    # Asterisk writes these keys with exactly this casing; the case-insensitive look-up runs
+    # only on a miss (a scan of a small message's keys, a lowered copy of a large one's).
     value = dict.get(message, key)
     return value if value is not None else message.get(key)
-
-
-def _other_casing(message: Message, lowered: str) -> str | None:
-    """The first value of the key spelt ``lowered`` in any casing (known to be absent as
-    Asterisk spells it)."""
-    size = len(lowered)
-    for key in message:
-        if len(key) == size and key.lower() == lowered:
-            return dict.__getitem__(message, key)
-    return None
 
 
 class Correlator:
@@ -240,12 +230,9 @@ class Correlator:
         if dict.get(response, "Response") != "Success" and response.is_error:
             del self._pending[action_id]
             return Answered(action_id, response)
-        # Asterisk writes `EventList` so (manager.c astman_send_listack); other casings are
-        # found by a scan of the few keys of a response, which is cheaper on every Ping
-        # answer than the lowered copy a case-insensitive look-up builds.
-        eventlist = dict.get(response, "EventList")
-        if eventlist is None:
-            eventlist = _other_casing(response, "eventlist")
+        # Asterisk writes `EventList` so (manager.c astman_send_listack); other casings cost
+        # a scan of the response's few keys (Message._other_casing).
+        eventlist = _field(response, "EventList")
         if eventlist is None and pending.kind is not ActionKind.ORIGINATE:
             del self._pending[action_id]  # the common case: a plain answer
             return Answered(action_id, response)

@@ -23,6 +23,10 @@ _dict_set = dict.__setitem__
 _dict_get = dict.get
 _dict_items = dict.items
 _dict_contains = dict.__contains__
+# A miss in the exact casing scans the keys of a message this small instead of building its
+# lowered copy: a Ping answer (4 fields) is asked for keys it lacks (`EventList`) every time.
+_SCAN_BELOW = 9
+_ABSENT = object()
 
 
 @attrs.frozen
@@ -119,18 +123,33 @@ class Message(dict[str, str]):
         _set(self, "_lower", lower)
         return lower
 
+    def _other_casing(self, key: str) -> object:
+        """The first value of ``key`` in any casing, once the exact casing missed (or
+        ``_ABSENT``)."""
+        low = key.lower()
+        try:
+            lower = self._lower
+        except AttributeError:
+            if len(self) < _SCAN_BELOW:
+                size = len(low)
+                for k, value in _dict_items(self):  # wire order: the first occurrence wins
+                    if len(k) == size and k.lower() == low:
+                        return value
+                return _ABSENT
+            lower = self._lowered()
+        return lower.get(low, _ABSENT)
+
     def __missing__(self, key: str) -> str:
         # Only reached when the exact casing missed: the common case stays a C dict look-up.
         if isinstance(key, str):
-            lower = self._lowered()
-            low = key.lower()
-            if low in lower:
-                return lower[low]
+            value = self._other_casing(key)
+            if value is not _ABSENT:
+                return value  # type: ignore[return-value]
         raise KeyError(key)
 
     def __contains__(self, key: object) -> bool:
         return _dict_contains(self, key) or (
-            isinstance(key, str) and key.lower() in self._lowered()
+            isinstance(key, str) and self._other_casing(key) is not _ABSENT
         )
 
     @overload  # type: ignore[override]
@@ -141,7 +160,8 @@ class Message(dict[str, str]):
         """The first value of ``key`` (case-insensitive), or ``default``."""
         value = _dict_get(self, key)
         if value is None:
-            return self._lowered().get(key.lower(), default)
+            found = self._other_casing(key)
+            return default if found is _ABSENT else found
         return value
 
     def get_all(self, key: str) -> list[str]:
@@ -195,7 +215,10 @@ class Message(dict[str, str]):
     def action_id(self) -> str | None:
         """The ``ActionID`` this message answers or belongs to, if any."""
         value = _dict_get(self, "ActionID")
-        return value if value is not None else self._lowered().get("actionid")
+        if value is None:
+            found = self._other_casing("ActionID")
+            return None if found is _ABSENT else found  # type: ignore[return-value]
+        return value
 
     # -- value semantics -----------------------------------------------------------------------
 

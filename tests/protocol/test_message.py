@@ -6,6 +6,8 @@ import copy
 import pickle
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ami_client.protocol import Event, Message, Response
 
@@ -95,3 +97,39 @@ def test_to_plain_dict() -> None:
     assert dict(EVENT)["Channel"] == "Local/a;1"
     assert EVENT.raw_fields()[0] == (b"Event", b"VarSet")
     assert not EVENT.has_undecodable_bytes
+
+
+# Enough distinct keys for messages above the scan's size bound too.
+KEYS = [f"K{i}" for i in range(12)]
+
+
+@given(
+    fields=st.lists(
+        st.tuples(
+            st.sampled_from(["ActionID", "actionid", "EventList", "Eventlist", "A", "a", *KEYS]),
+            st.text(max_size=3),
+        ),
+        max_size=20,
+    ),
+    wanted=st.sampled_from(["ActionID", "ACTIONID", "eventlist", "EventList", "A", "b"]),
+)
+def test_any_casing_finds_the_first_value_small_or_large(
+    fields: list[tuple[str, str]], wanted: str
+) -> None:
+    # Small messages answer a miss by scanning their keys, large ones from a lowered copy:
+    # both must give what the wire order says.
+    message = Event([("Event", "X"), *fields])
+    exact = [v for k, v in message.fields if k == wanted]
+    loose = [v for k, v in message.fields if k.lower() == wanted.lower()]
+    expected = exact[0] if exact else loose[0] if loose else None
+    assert message.get(wanted) == expected
+    assert (wanted in message) == (expected is not None)
+    if expected is None:
+        with pytest.raises(KeyError):
+            message[wanted]
+    else:
+        assert message[wanted] == expected
+    ids = [v for k, v in message.fields if k == "ActionID"] or [
+        v for k, v in message.fields if k.lower() == "actionid"
+    ]
+    assert message.action_id == (ids[0] if ids else None)
