@@ -8,12 +8,17 @@ How it stays fast and linear:
 
 * bytes are only searched once: the parser remembers where it stopped looking for the blank
   line that ends a message, and searches only new bytes next time;
-* every complete message in the buffer is cut out in one piece (a *region*), decoded with one
-  call and split with ``str.split``; fields are built with C-level ``map`` calls, so the per-line
-  Python work of a naive loop disappears;
-* the rarer shapes (bare ``\\n`` endings, bytes that are not UTF-8, messages near a limit, the
+* every complete message in the buffer is cut out in one piece (a *region*) and decoded with
+  one call;
+* a message shaped like one read before (same first line, same keys: Asterisk writes every
+  Newchannel alike) is read whole by one compiled pattern, in C (see ``shapes``); others are
+  split into lines and read with a tight loop, and their shape is learned;
+* the rarer cases (bare ``\\n`` endings, bytes that are not UTF-8, messages near a limit, the
   pre-Asterisk-14 ``Response: Follows`` body) take a slower path that handles one message at a
-  time, only for the region that needs it.
+  time, from the message that needs it to the end of its region.
+
+Every path reads a line the same way: the key ends at the first colon, one space after it is
+dropped, and a line with no colon is kept whole as the value of the empty key.
 """
 
 from __future__ import annotations
@@ -27,7 +32,8 @@ import attrs
 
 from ami_client._private.errors import LimitExceeded, LocalProtocolError, RemoteProtocolError
 from ami_client._private.limits import DEFAULT_LIMITS, Limits
-from ami_client._private.message import Banner, Event, Message, Response, _kind_of
+from ami_client._private.message import Banner, Event, Message, Response, _fill, _kind_of
+from ami_client._private.shapes import MAX_SHAPE_LINES, SHAPES, Shape
 
 __all__ = ["NEED_DATA", "ConnectionClosed", "NeedData", "Parser", "ParserState", "ReceivedItem"]
 
@@ -67,6 +73,7 @@ ReceivedItem = Union[Banner, Message, ConnectionClosed]  # noqa: UP007 (runtime 
 _KINDS: Final[dict[str, type[Message]]] = {"Event": Event, "Response": Response}
 _dict_new = dict.__new__
 _dict_update = dict.update
+_NO_SHAPES: Final[dict[str, list[Shape]]] = {}
 # A message ends at an empty line; Asterisk writes CRLF, but bare LF is tolerated.
 _TERMINATOR: Final = re.compile(rb"(\n\r?\n)")
 # `Response: Follows` (Asterisk 13 and older answer `Command` this way) as a message's first line.
@@ -99,6 +106,8 @@ class Parser:
         self._state = ParserState.BANNER if expect_banner else ParserState.MESSAGES
         # A region shorter than this cannot break a size or line limit: skip the checks.
         self._quick_len = min(limits.max_line_length, limits.max_message_size - 4)
+        # A learned shape has at most MAX_SHAPE_LINES lines: only use shapes if that is allowed.
+        self._use_shapes = limits.max_fields >= MAX_SHAPE_LINES
 
     # -- public API ----------------------------------------------------------------------------
 
@@ -254,65 +263,109 @@ class Parser:
             self._fail(LimitExceeded("max_message_size", self.limits.max_message_size))
 
     def _parse_region(self, region: bytes) -> None:
-        """Parse ``region``: one or more complete messages, ending with a terminator."""
-        n_lf = region.count(b"\n")
-        if n_lf != region.count(b"\r\n") or n_lf > self.limits.max_fields:
-            self._parse_region_slowly(region)  # bare-LF line endings, or maybe too many fields
-            return
+        """Parse ``region``: one or more complete messages, ending with a terminator.
+
+        Each message is read whole by a learned shape if one fits (see ``shapes``), else line
+        by line here, else (bare-LF endings, a possible limit, Follows) by the slower path,
+        from that message to the end of the region.
+        """
         try:
             text = region.decode("utf-8")
         except UnicodeDecodeError:
             self._parse_region_slowly(region)
             return
-        blocks = text.split("\r\n\r\n")
-        if len(region) > self._quick_len:
-            # Could one message be near a limit? Measured in characters: exact for ASCII,
-            # and a character is at most 4 bytes in UTF-8.
-            widest = max(map(len, blocks))
-            if len(text) != len(region):
-                widest *= 4
-            if widest > self._quick_len:
-                self._parse_region_slowly(region)
-                return
+        size = len(text)
+        # The longest message (terminator excluded) that surely breaks no size or line limit.
+        # Measured in characters: exact for ASCII, and a character is at most 4 bytes in UTF-8.
+        if len(region) <= self._quick_len:
+            quick = size
+        elif size == len(region):
+            quick = self._quick_len
+        else:
+            quick = self._quick_len // 4
+        quick_end = quick + 4  # the same, terminator included
+        max_fields = self.limits.max_fields
         append = self._pending.append
+        find = text.find
+        shapes_for = SHAPES.by_head.get if self._use_shapes else _NO_SHAPES.get
         new = _dict_new
         update = _dict_update
-        offset = 0  # characters of `text` before the current block
-        # The per-line loop below is deliberately plain: partition's result tuple is reused
-        # at once (CPython's free list), which beats any C-level `map` that keeps them alive.
-        for block in blocks:
-            start = offset
-            offset += len(block) + 4
+        pos = 0
+        while pos < size:
+            # A message shaped like one read before: one C-level match reads it whole.
+            shapes = shapes_for(text[pos : find("\r\n", pos)])
+            if shapes is not None:
+                for shape in shapes:
+                    found = shape[0](text, pos)
+                    if found is not None:
+                        break
+                else:
+                    found = None
+                if found is not None:
+                    end = found.end()
+                    if end - pos <= quick_end:
+                        _, keys, kind, repeats = shape
+                        message = new(kind)
+                        if repeats:
+                            _fill(message, tuple(zip(keys, found.groups(), strict=True)))
+                        else:
+                            update(message, zip(keys, found.groups(), strict=True))
+                        append(message)
+                        pos = end
+                        continue
+            # Otherwise read this one message line by line (and learn its shape).
+            start = pos
+            end = find("\r\n\r\n", pos)
+            if end < 0:  # only the CRLF of a stray blank line can follow the last terminator
+                end = size
+            block = text[start:end]
+            if "\n" in block and (
+                block.count("\n") != block.count("\r\n") or block.count("\n") >= max_fields
+            ):
+                # Bare-LF endings (maybe ending a message inside this block), or maybe too many
+                # fields: the slower path, which also checks limits, reads the rest.
+                self._parse_region_slowly(region[self._byte_offset(text, region, start) :])
+                return
+            if len(block) > quick:
+                self._parse_region_slowly(region[self._byte_offset(text, region, start) :])
+                return
+            pos = end + 4
             if not block:
                 continue
             if block[0] == "\r":  # a stray blank line before this message
                 block = block.lstrip("\r\n")
                 if not block:
                     continue
-            values: dict[str, str] = {}
             lines = block.split("\r\n")
             head = lines[0]
             kind = _KINDS.get(head[: head.find(": ")]) or _kind_of(head.partition(":")[0])
             if kind is not Event and head != "Response: Success" and _FOLLOWS_TEXT.match(head):
-                # A pre-14 Command answer: its body may hold blank lines, so the blocks after
-                # this one are not messages. Re-read the rest under the Follows rules.
-                if len(text) != len(region):
-                    start = len(text[:start].encode("utf-8"))
-                self._parse_region_slowly(region[start:])
+                # A pre-14 Command answer: its body may hold blank lines, so what follows is
+                # not messages. Re-read the rest under the Follows rules.
+                self._parse_region_slowly(region[self._byte_offset(text, region, start) :])
                 return
+            values: dict[str, str] = {}
             for line in lines:
                 key, sep, value = line.partition(": ")
                 if not sep:
                     break
                 values[key] = value
             else:
-                if len(values) == len(lines):
-                    message = new(kind)
-                    update(message, values)
-                    append(message)
-                    continue
+                # Every line `Key: Value`, no key with a colon (a key ends at the first colon).
+                if ":" not in "".join(values):
+                    SHAPES.learn(lines, kind)
+                    if len(values) == len(lines):
+                        message = new(kind)
+                        update(message, values)
+                        append(message)
+                        continue
             # A repeated key (Variable, Output...) or a line that is not `Key: Value`.
             append(_message_from_texts(lines, None))
+
+    @staticmethod
+    def _byte_offset(text: str, region: bytes, index: int) -> int:
+        """The offset in ``region`` of the character at ``index`` of its decoding ``text``."""
+        return index if len(text) == len(region) else len(text[:index].encode("utf-8"))
 
     def _parse_region_slowly(self, region: bytes) -> None:
         """One message at a time, in bytes: limits, LF endings, bad UTF-8, Follows."""
@@ -323,7 +376,9 @@ class Parser:
             block, sep = parts[i], parts[i + 1]
             start = offset
             offset += len(block) + len(sep)
-            content = block.lstrip(b"\r\n").rstrip(b"\r")
+            content = block.lstrip(b"\r\n")
+            if content.endswith(b"\r"):
+                content = content[:-1]  # the CR of the last line's CRLF, not one of its value
             if not content:
                 continue
             if _FOLLOWS_HEAD.match(content):

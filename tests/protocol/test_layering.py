@@ -8,11 +8,11 @@ from pathlib import Path
 import ami_client
 
 PACKAGE = Path(ami_client.__file__).parent
-CORE_MODULES = ("errors", "limits", "message", "parser", "serializer")
+CORE_MODULES = ("errors", "limits", "message", "parser", "serializer", "shapes")
 CORE = ["protocol.py", *(f"_private/{m}.py" for m in CORE_MODULES)]
 ALLOWED = {
     "__future__", "collections", "collections.abc", "enum", "itertools", "operator", "os", "re",
-    "typing", "attrs",
+    "sys", "threading", "typing", "attrs",
     *(f"ami_client._private.{m}" for m in CORE_MODULES),
 }  # fmt: skip
 

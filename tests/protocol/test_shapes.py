@@ -1,0 +1,184 @@
+"""Learned message shapes: the parser's fast path reads exactly what line-by-line reading does."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ami_client._private.shapes import MAX_SHAPE_LINES, SHAPES, ShapeCache
+from ami_client.protocol import Event, Limits, Message, Parser, Response
+
+from .strategies import chunkings
+
+Fields = tuple[tuple[str, str], ...]
+
+
+@pytest.fixture(autouse=True)
+def _cold_cache() -> Iterator[None]:
+    SHAPES.clear()
+    yield
+    SHAPES.clear()
+
+
+def parse(chunks: list[bytes], limits: Limits | None = None) -> list[Message]:
+    parser = Parser(expect_banner=False, limits=limits or Limits())
+    out: list[Message] = []
+    for chunk in [*chunks, b""]:
+        parser.receive_data(chunk)
+        out += [item for item in parser.next_events() if isinstance(item, Message)]
+    return out
+
+
+def expected_fields(lines: list[bytes]) -> Fields:
+    """The documented reading of one message's lines, written independently of the parser:
+    the key ends at the first colon, one space after it is dropped, a line without a colon is
+    a value with the empty key, and bytes that are not UTF-8 read as U+FFFD."""
+    fields = []
+    for line in lines:
+        text = line.decode("utf-8", "replace")
+        key, sep, value = text.partition(":")
+        if not sep:
+            fields.append(("", text))
+            continue
+        fields.append((key, value[1:] if value.startswith(" ") else value))
+    return tuple(fields)
+
+
+# Keys and values with every character that makes a fast path go wrong: colons, spaces, CR,
+# `: ` inside values, a value that ends in CR, text that is not ASCII.
+_key = st.text(alphabet="Ab-_ :\r\u00e9", min_size=0, max_size=6)
+_value = st.text(alphabet="ab :\r\u00e9", max_size=8)
+_heads = st.sampled_from(["Event: Newchannel", "Event: Hangup", "Response: Success", "Other: x"])
+
+
+@st.composite
+def _line_shapes(draw: st.DrawFn) -> list[tuple[str, str]]:
+    """A message's shape: its key line by line, and how each line is written."""
+    how = st.sampled_from(["colon-space", "colon-space", "colon-space", "colon", "no-colon"])
+    return draw(st.lists(st.tuples(_key, how), max_size=6))
+
+
+@st.composite
+def streams_of_repeated_shapes(draw: st.DrawFn) -> tuple[bytes, list[tuple[str, Fields]]]:
+    """Messages drawn from a few shapes (so shapes are learned and then matched), each with
+    its own values and line endings, some with bytes that are not UTF-8; and what each must
+    read as."""
+    shapes = draw(st.lists(st.tuples(_heads, _line_shapes()), min_size=1, max_size=3))
+    wire: list[bytes] = []
+    expected = []
+    for _ in range(draw(st.integers(1, 8))):
+        head, layout = draw(st.sampled_from(shapes))
+        eol = draw(st.sampled_from([b"\r\n", b"\r\n", b"\r\n", b"\n"]))
+        lines = [head.encode()]
+        for key, how in layout:
+            value = draw(_value)
+            line = {"colon-space": f"{key}: {value}", "colon": f"{key}:{value}"}.get(how, value)
+            raw = line.encode()
+            if draw(st.integers(0, 9)) == 0:
+                raw += b"\xff"  # not UTF-8
+            if eol == b"\n":
+                raw = raw.replace(b"\r", b"")  # with bare LF endings, a CR would end a line
+            if raw.strip(b"\r"):  # an empty line would end the message
+                lines.append(raw)
+        if draw(st.booleans()) and draw(st.booleans()):
+            wire.append(eol)  # a stray blank line
+        wire.append(b"".join(line + eol for line in lines) + eol)
+        kind = {"Event": "Event", "Response": "Response"}.get(head.partition(":")[0], "Message")
+        expected.append((kind, expected_fields(lines)))
+    return b"".join(wire), expected
+
+
+@given(st.data())
+@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+def test_cold_and_warm_shapes_read_every_message_as_documented(data: st.DataObject) -> None:
+    stream, expected = data.draw(streams_of_repeated_shapes())
+    chunks = data.draw(chunkings(stream))
+    SHAPES.clear()
+    cold = parse(chunks)  # learns shapes as it goes
+    warm = parse([stream])  # the shapes are known now
+    no_shapes = parse(chunks, Limits(max_fields=MAX_SHAPE_LINES - 1))  # shapes are not used
+    for result in (cold, warm, no_shapes):
+        assert [(type(m).__name__, m.fields) for m in result] == expected
+
+
+def _newchannel(n: int) -> bytes:
+    return (
+        f"Event: Newchannel\r\nPrivilege: call,all\r\nChannel: PJSIP/{n}\r\n"
+        f"Uniqueid: 17.{n}\r\n\r\n"
+    ).encode()
+
+
+def test_a_learned_shape_reads_later_messages_with_shared_keys() -> None:
+    first, second = parse([_newchannel(1) + _newchannel(2)])
+    assert (first["Channel"], second["Channel"]) == ("PJSIP/1", "PJSIP/2")
+    assert list(SHAPES.by_head) == ["Event: Newchannel"]
+    # The second was read by the shape: its keys are the shape's own (interned) objects.
+    (shape,) = SHAPES.by_head["Event: Newchannel"]
+    assert all(a is b for a, b in zip(second, shape[1], strict=True))
+    assert type(second) is Event
+
+
+def test_a_shape_never_matches_a_message_with_more_or_fewer_lines() -> None:
+    head = b"Event: Newchannel\r\nPrivilege: call,all\r\nChannel: X\r\n"
+    longer = head + b"Uniqueid: 1\r\nExtra: y\r\n\r\n"
+    shorter = head + b"\r\n"
+    messages = parse([_newchannel(1) + longer + shorter + _newchannel(2)])
+    assert [len(m.fields) for m in messages] == [4, 5, 3, 4]
+    assert len(SHAPES.by_head["Event: Newchannel"]) == 3
+
+
+def test_repeated_keys_are_kept_by_a_shape_too() -> None:
+    message = b"Event: TestEvent\r\nState: A\r\nType: x\r\nState: B\r\n\r\n"
+    first, second = parse([message, message.replace(b"B", b"C")])
+    assert second.get_all("State") == ["A", "C"]
+    assert second["State"] == "A"
+    assert first.fields[3] == ("State", "B")
+
+
+@pytest.mark.parametrize(
+    ("line", "fields"),
+    [
+        (b"A:b: c", ("A", "b: c")),  # the key ends at the first colon, on every path
+        (b"A: b\r", ("A", "b\r")),  # a value ending in CR keeps it, on every path
+    ],
+)
+def test_awkward_lines_read_the_same_on_the_fast_and_slow_paths(
+    line: bytes, fields: tuple[str, str]
+) -> None:
+    message = b"Event: E\r\n" + line + b"\r\n\r\n"
+    lf_message = b"Event: F\nK: v\n\n"  # sends a region it shares to the slow path
+    alone = parse([message])
+    shared = parse([message + lf_message])
+    assert alone[0].fields[1] == shared[0].fields[1] == fields
+
+
+def test_unshapeable_messages_are_not_learned() -> None:
+    cache = ShapeCache()
+    cache.learn(["Event: E", "A:b: c"], Event)  # key with a colon
+    cache.learn(["Event: E", "no colon"], Event)
+    cache.learn(["Event: E", ": empty key"], Event)
+    cache.learn(["Event: E", *(f"K{i}: v" for i in range(MAX_SHAPE_LINES))], Event)  # too long
+    assert cache.by_head == {}
+    cache.learn(["Response: Success", "Message: ok"], Response)
+    assert list(cache.by_head) == ["Response: Success"]
+    cache.learn(["Response: Success", "Message: other value"], Response)  # same shape
+    assert len(cache.by_head["Response: Success"]) == 1
+
+
+def test_the_cache_is_bounded_per_first_line_and_in_total() -> None:
+    cache = ShapeCache(max_total_lines=100)
+    for i in range(40):
+        cache.learn(["Event: E", f"K{i}: v"], Event)
+    assert len(cache.by_head["Event: E"]) == 16  # shapes per first line
+    for i in range(100):
+        cache.learn([f"Event: E{i}", "K: v"], Event)
+    assert cache.lines <= 100
+    learned = [shape for shapes in cache.by_head.values() for shape in shapes]
+    assert sum(len(shape[1]) for shape in learned) == cache.lines
+    # Once full, messages are still read, line by line.
+    SHAPES.clear()
+    messages = parse([b"Event: Z\r\nK: 1\r\n\r\n" * 3])
+    assert [m["K"] for m in messages] == ["1", "1", "1"]
