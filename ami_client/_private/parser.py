@@ -251,10 +251,13 @@ class Parser:
         low = self._scan - 2 if self._scan > 2 else 0  # a terminator may straddle old and new
         self._scan = size
         crlf = buf.rfind(b"\n\r\n", low)
-        lf = buf.rfind(b"\n\n", low)
+        # Only a bare-LF terminator after the last CRLF one could end the region later: search
+        # just the bytes after it (usually a few), not the whole read again.
+        lf = buf.rfind(b"\n\n", crlf + 2 if crlf >= 0 else low)
         end = max(crlf + 3 if crlf >= 0 else 0, lf + 2 if lf >= 0 else 0)
         if end:
-            region = bytes(buf[:end])
+            with memoryview(buf) as view:  # one copy, not two (buf[:end] would be a copy too)
+                region = bytes(view[:end])
             del buf[:end]
             self._scan = len(buf)
             self._parse_region(region)
@@ -306,10 +309,11 @@ class Parser:
                     if end - pos <= quick_end:
                         _, keys, kind, repeats = shape
                         message = new(kind)
+                        # One group per key, by construction: no need to pay for strict=.
                         if repeats:
-                            _fill(message, tuple(zip(keys, found.groups(), strict=True)))
+                            _fill(message, tuple(zip(keys, found.groups())))  # noqa: B905
                         else:
-                            update(message, zip(keys, found.groups(), strict=True))
+                            update(message, zip(keys, found.groups()))  # noqa: B905
                         append(message)
                         pos = end
                         continue
