@@ -271,7 +271,8 @@ class Event(Message):
     @property
     def name(self) -> str:
         """The event's name, the value of its ``Event`` field (e.g. ``Newchannel``)."""
-        return self.get("Event", "")
+        name = _dict_get(self, "Event")
+        return name if name is not None else self.get("Event", "")
 
 
 def _fill(message: Message, fields: tuple[tuple[str, str], ...]) -> None:

@@ -51,6 +51,7 @@ FieldTable = Mapping[str, tuple[str, Callable[[Message, str], Any]]]
 
 _new = object.__new__
 _set = object.__setattr__
+_dict_get = dict.get
 _EMPTY_EVENT = Event(())
 
 
@@ -266,7 +267,8 @@ class TypedEvent:
     @property
     def name(self) -> str:
         """The event's name as received (the ``Event`` field)."""
-        return self.message.name
+        name = _dict_get(self.message, "Event")  # the exact casing: one C look-up
+        return name if name is not None else self.message.name
 
     @property
     def action_id(self) -> str | None:
@@ -275,7 +277,8 @@ class TypedEvent:
 
     def get(self, key: str, default: str | None = None) -> str | None:
         """The raw text of field ``key`` (case-insensitive), or ``default``."""
-        return self.message.get(key, default)
+        value = _dict_get(self.message, key)  # the exact casing: one C look-up
+        return value if value is not None else self.message.get(key, default)
 
     def __getitem__(self, key: str) -> str:
         """The raw text of field ``key`` (case-insensitive); ``KeyError`` if absent.
