@@ -182,3 +182,11 @@ def test_the_cache_is_bounded_per_first_line_and_in_total() -> None:
     SHAPES.clear()
     messages = parse([b"Event: Z\r\nK: 1\r\n\r\n" * 3])
     assert [m["K"] for m in messages] == ["1", "1", "1"]
+
+
+def test_a_bare_lf_inside_a_value_is_never_read_by_a_shape() -> None:
+    learned = b"Event: E\r\nK: v\r\n\r\n"
+    bare_lf = b"Event: E\r\nK: a\nb\r\n\r\n"  # with LF tolerance, `b` is a line of its own
+    _, message = parse([learned + bare_lf])
+    assert message.fields == (("Event", "E"), ("K", "a"), ("", "b"))
+    assert parse([bare_lf])[0].fields == message.fields
