@@ -256,9 +256,13 @@ class Parser:
         lf = buf.rfind(b"\n\n", crlf + 2 if crlf >= 0 else low)
         end = max(crlf + 3 if crlf >= 0 else 0, lf + 2 if lf >= 0 else 0)
         if end:
-            with memoryview(buf) as view:  # one copy, not two (buf[:end] would be a copy too)
-                region = bytes(view[:end])
-            del buf[:end]
+            if end == size:  # the whole buffer (a small read, typically): one copy
+                region = bytes(buf)
+                buf.clear()
+            else:
+                with memoryview(buf) as view:  # one copy, not two (buf[:end] copies too)
+                    region = bytes(view[:end])
+                del buf[:end]
             self._scan = len(buf)
             self._parse_region(region)
         if self._state is ParserState.MESSAGES and len(buf) > self.limits.max_message_size:
