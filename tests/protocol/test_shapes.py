@@ -125,9 +125,13 @@ def test_a_shape_never_matches_a_message_with_more_or_fewer_lines() -> None:
     head = b"Event: Newchannel\r\nPrivilege: call,all\r\nChannel: X\r\n"
     longer = head + b"Uniqueid: 1\r\nExtra: y\r\n\r\n"
     shorter = head + b"\r\n"
-    messages = parse([_newchannel(1) + longer + shorter + _newchannel(2)])
-    assert [len(m.fields) for m in messages] == [4, 5, 3, 4]
-    assert len(SHAPES.by_head["Event: Newchannel"]) == 3
+    messages = parse([_newchannel(1) + longer + shorter + _newchannel(2) + shorter + longer])
+    assert [len(m.fields) for m in messages] == [4, 5, 3, 4, 3, 5]
+    shapes = SHAPES.by_head["Event: Newchannel"]
+    assert len(shapes) == 3
+    # The last two were read by the third and second shapes (their keys are the shapes').
+    assert all(a is b for a, b in zip(messages[4], shapes[2][1], strict=True))
+    assert all(a is b for a, b in zip(messages[5], shapes[1][1], strict=True))
 
 
 def test_repeated_keys_are_kept_by_a_shape_too() -> None:
