@@ -5,9 +5,10 @@ Asterisk writes each kind of message with the same keys in the same order every 
 message line by line, it records the message's *shape*: its first line (``Event: Newchannel``),
 its keys, and one compiled pattern that matches a whole message of exactly that shape::
 
-    Event: (Newchannel)\\r\\nPrivilege: ([^\\n]*)\\r\\n ... Linkedid: ([^\\n]*)\\r\\n\\r\\n
+    Event: ([^\\n]*)\\r\\nPrivilege: ([^\\n]*)\\r\\n ... Linkedid: ([^\\n]*)\\r\\n\\r\\n
 
-The next message starting with the same line is then read by one ``match`` in C: the keys are
+The next message whose first line is the same (the parser looks shapes up by that line) is
+then read by one ``match`` in C: the keys are
 shared strings whose hashes are already known, and only the values are cut out. No line is split
 or partitioned in Python, which is what makes this faster than the naive split-into-dicts loop.
 
@@ -37,10 +38,10 @@ __all__ = ["MAX_SHAPE_LINES", "Shape", "ShapeCache", "SHAPES"]
 #: (pattern.match, keys, message class, whether a key repeats)
 Shape = tuple[Callable[[str, int], "re.Match[str] | None"], tuple[str, ...], type[Message], bool]
 
-# The most lines a learned shape may have. Asterisk 22's longest regular events (QueueMember,
-# PeerStatus, the Cdr event) have under 40 lines; longer messages (Command output, which also
-# repeats its Output key) are read line by line.
-MAX_SHAPE_LINES: Final = 96
+# The most lines a learned shape may have. The longest events documented for Asterisk 22 are
+# EndpointDetail (about 140 lines) and AttendedTransfer (six snapshots, about 110); longer
+# messages (a Command answer, whose Output key repeats anyway) are read line by line.
+MAX_SHAPE_LINES: Final = 160
 # Shapes that may share one first line. `Response: Success` has one per kind of answer; an event
 # has one, or two when Asterisk adds optional fields (DialBegin with or without a caller).
 _MAX_PER_HEAD: Final = 16
@@ -97,7 +98,7 @@ class ShapeCache:
         with self._lock:
             if self._lines + count > self._max_lines:
                 return
-            shapes = self.by_head.setdefault(head, [])
+            shapes = self.by_head.get(head, [])
             if len(shapes) >= _MAX_PER_HEAD or any(s[1] == shape_keys for s in shapes):
                 return
             # A new list, not an append: a parser iterating the old one sees a stable list.
