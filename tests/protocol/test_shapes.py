@@ -194,3 +194,24 @@ def test_a_bare_lf_inside_a_value_is_never_read_by_a_shape() -> None:
     _, message = parse([learned + bare_lf])
     assert message.fields == (("Event", "E"), ("K", "a"), ("", "b"))
     assert parse([bare_lf])[0].fields == message.fields
+
+
+def test_parsers_in_threads_share_the_cache_and_agree() -> None:
+    import threading
+
+    wire = b"".join(_newchannel(n) for n in range(200)) + b"Event: Other\r\nK: v\r\n\r\n" * 50
+    chunks = [wire[i : i + 997] for i in range(0, len(wire), 997)]
+    results: list[list[Message]] = []
+
+    def run() -> None:
+        results.append(parse(chunks))
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    expected = [(type(m), m.fields) for m in parse(chunks)]
+    assert len(results) == 4
+    assert all([(type(m), m.fields) for m in result] == expected for result in results)
+    assert {len(shapes) for shapes in SHAPES.by_head.values()} == {1}  # learned once each
