@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ami_client._private.shapes import MAX_SHAPE_LINES, SHAPES, ShapeCache
-from ami_client.protocol import Event, Limits, Message, Parser, Response
+from ami_client.protocol import Event, LimitExceeded, Limits, Message, Parser, Response
 
 from .strategies import chunkings
 
@@ -215,3 +215,20 @@ def test_parsers_in_threads_share_the_cache_and_agree() -> None:
     assert len(results) == 4
     assert all([(type(m), m.fields) for m in result] == expected for result in results)
     assert {len(shapes) for shapes in SHAPES.by_head.values()} == {1}  # learned once each
+
+
+@pytest.mark.parametrize("together", [True, False])
+def test_a_message_of_a_learned_shape_still_breaks_the_line_limit(together: bool) -> None:
+    limits = Limits(max_line_length=120)  # the short message is read line by line, and learned
+    short = _newchannel(1)
+    assert len(short) < 120
+    long = short.replace(b"PJSIP/1", b"PJSIP/" + b"x" * 200)
+    parser = Parser(expect_banner=False, limits=limits)
+    parser.receive_data(short)
+    (first,) = parser.next_events()  # learns the shape
+    assert isinstance(first, Event)
+    assert first["Channel"] == "PJSIP/1"
+    parser.receive_data(long + short if together else long)
+    with pytest.raises(LimitExceeded) as caught:
+        parser.next_events()
+    assert caught.value.limit == "max_line_length"
