@@ -227,7 +227,9 @@ class Parser:
             if len(buf) - buf.endswith(b"\r") > max_line:
                 self._fail(LimitExceeded("max_line_length", max_line))
             return
-        line = bytes(buf[:end]).rstrip(b"\r")
+        line = bytes(buf[:end])
+        if line.endswith(b"\r"):
+            line = line[:-1]  # the CR of a CRLF ending; any other CR is part of the line
         del buf[: end + 1]
         self._scan = 0
         if len(line) > max_line:

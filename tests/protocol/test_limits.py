@@ -133,3 +133,13 @@ def test_one_mebibyte_message_byte_by_byte_is_linear() -> None:
     small = min(_bytewise_seconds(64 * 1024) for _ in range(3))
     big = _bytewise_seconds(1024 * 1024)
     assert big < 16 * 3 * small, (small, big)
+
+
+def test_a_greeting_ending_in_several_crs_breaks_the_line_limit_alike_in_any_chunking() -> None:
+    # Found by a long fuzz run: byte by byte, the unfinished greeting counted all but one of
+    # its trailing CRs against max_line_length, while the finished one counted none of them.
+    # Now only the CR of the CRLF ending is not part of the line, on both paths (counting
+    # none would let a server grow the buffer without bound with CRs).
+    data = b"x" * 40 + b"\r\r\n"
+    limits = Limits(max_line_length=40)
+    assert feed([data], limits=limits) == feed(bytewise(data), limits=limits)
