@@ -329,14 +329,14 @@ class Parser:
             if end < 0:  # only the CRLF of a stray blank line can follow the last terminator
                 end = size
             block = text[start:end]
-            if "\n" in block and (
-                block.count("\n") != block.count("\r\n") or block.count("\n") >= max_fields
+            newlines = block.count("\n")
+            if (
+                len(block) > quick
+                or newlines >= max_fields
+                or (newlines and newlines != block.count("\r\n"))
             ):
-                # Bare-LF endings (maybe ending a message inside this block), or maybe too many
-                # fields: the slower path, which also checks limits, reads the rest.
-                self._parse_region_slowly(region[self._byte_offset(text, region, start) :])
-                return
-            if len(block) > quick:
+                # Maybe a limit broken, or bare-LF endings (maybe ending a message inside this
+                # block): the slower path, which checks limits, reads the rest.
                 self._parse_region_slowly(region[self._byte_offset(text, region, start) :])
                 return
             pos = end + 4
