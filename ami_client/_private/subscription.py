@@ -36,10 +36,17 @@ T = TypeVar("T")
 #: (the typed catalogue), :class:`~ami_client.Event` itself (every event), or a predicate.
 EventFilter = Any
 
-# A consumer draining a full buffer checkpoints (lets others run, sees cancellation) once per
-# this many events instead of on every one: a checkpoint per event costs as much as the rest
-# of the delivery path together.
-_CHECKPOINT_EVERY = 128
+# A consumer draining its buffer checkpoints (lets others run, sees cancellation) once per
+# *budget* of events, not on every one: a checkpoint per event costs as much as the rest of the
+# delivery path together. The budget is what the buffer holds when the consumer last woke or
+# yielded, so a consumer that keeps up drains each read's events before the reader runs again:
+# with a fixed budget smaller than one read (a 64 KiB read holds ~150-1,000 events), the reader
+# ran ahead by the difference on every turn, the backlog grew to thousands of live events and
+# every event got slower to handle (they no longer fit in the CPU caches). Bounds: never below
+# the first (a yield per few events costs), never above the second (other tasks must still run
+# while a slow consumer works through a long backlog).
+_MIN_BUDGET = 1024
+_MAX_BUDGET = 4096
 
 
 class Overflow(str, enum.Enum):
@@ -151,6 +158,7 @@ class Subscription(Generic[T]):
         self._delivered = 0
         self._dropped = 0
         self._since_checkpoint = 0
+        self._budget = _MIN_BUDGET
         self._error: BaseException | None = None
         self._closed = False  # nothing more will be offered
         self._attach = attach
@@ -275,9 +283,10 @@ class Subscription(Generic[T]):
         buffer = self._buffer
         if buffer:
             self._since_checkpoint += 1
-            if self._since_checkpoint >= _CHECKPOINT_EVERY:
+            if self._since_checkpoint >= self._budget:
                 self._since_checkpoint = 0
                 await anyio.lowlevel.checkpoint()
+                self._budget = min(max(len(buffer), _MIN_BUDGET), _MAX_BUDGET)
                 if not buffer:
                     return await self.__anext__()
             return buffer.popleft()
@@ -289,6 +298,7 @@ class Subscription(Generic[T]):
                 raise StopAsyncIteration
             waiter = self._waiter = anyio.Event()
             await waiter.wait()
+        self._budget = min(max(len(buffer), _MIN_BUDGET), _MAX_BUDGET)
         return buffer.popleft()
 
     async def receive(self) -> T:

@@ -3,6 +3,7 @@ events) leaves every subscription exactly as offering the events one by one woul
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import anyio
@@ -12,7 +13,8 @@ from hypothesis import strategies as st
 
 import ami_client
 from ami_client import Action, Event, Overflow, SubscriptionOverflow
-from ami_client._private.subscription import Subscription, compile_filters
+from ami_client._private.subscription import _MAX_BUDGET, Subscription, compile_filters
+from ami_client.protocol import serialize_message
 
 from .fakeserver import SECRET, Peer, event, fake_server
 
@@ -108,3 +110,70 @@ async def test_a_factory_that_raises_delivers_that_event_generic_to_every_subscr
                     assert [type(e) for e in got] == [Typed, Event, Typed]
                 # The reader carried on: the connection still answers.
                 assert (await ami.send(Action("Ping")))["Ping"] == "Pong"
+
+
+@pytest.mark.anyio
+async def test_a_subscriber_that_keeps_up_holds_about_one_read_of_events() -> None:
+    # The reader must not run ahead of a subscriber that reads as fast as events come: a
+    # subscriber drains what one read gave it before it yields, so its buffer holds about one
+    # read's events, not a growing backlog (a backlog of thousands of live events made every
+    # event slower to handle: the whole working set fell out of the CPU caches).
+    one = serialize_message(event("VarSet", ("Channel", "PJSIP/alice-00000001"), ("Value", "x")))
+    per_read = 65536 // len(one) + 1
+    count = 40 * per_read
+
+    async def handler(peer: Peer) -> None:
+        await peer.login()
+        action = await peer.read_action()
+        await peer.reply(action)
+        await peer.stream.send(one * count)
+        await peer.serve_forever()
+
+    async with fake_server(handler) as (port, _):
+        with anyio.fail_after(20):
+            async with (
+                ami_client.connect(
+                    "127.0.0.1", port, username="admin", secret=SECRET, keepalive=None
+                ) as ami,
+                ami.subscribe(buffer=count + 1) as events,
+            ):
+                await ami.send(Action("Ping"))
+                most = seen = 0
+                async for _ in events:
+                    most = max(most, len(events._buffer))
+                    seen += 1
+                    if seen == count:
+                        break
+    assert seen == count
+    assert most <= 3 * per_read, (most, per_read)
+
+
+@pytest.mark.anyio
+async def test_a_subscriber_draining_a_long_backlog_still_lets_other_tasks_run() -> None:
+    total = 30_000
+    sub = Subscription[int](compile_filters(()), max_buffer=total, overflow=Overflow.FAIL)
+    sub._offer_all(list(range(total)))
+    ticks = 0
+    ticks_seen: list[int] = []
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await anyio.lowlevel.checkpoint()
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(ticker)
+        await anyio.lowlevel.checkpoint()
+        async for item in sub:
+            ticks_seen.append(ticks)
+            if item == total - 1:
+                break
+        tg.cancel_scope.cancel()
+    # Other tasks ran all through the drain, not only once it was over: the subscriber never
+    # handled more than _MAX_BUDGET events in a row without yielding. (Trio runs the tasks of
+    # one scheduling batch in random order, so the ticker may run just before one yield and
+    # just after the next: two budgets can see the same tick.)
+    runs = [len(list(run)) for _, run in itertools.groupby(ticks_seen)]
+    assert max(runs) <= 2 * _MAX_BUDGET, runs
+    assert len(runs) >= total // (2 * _MAX_BUDGET), runs
