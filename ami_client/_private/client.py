@@ -29,7 +29,7 @@ from typing import Any, Final, Protocol, runtime_checkable
 import anyio
 import anyio.abc
 
-from ami_client._private.catalogue._registry import from_message
+from ami_client._private.catalogue._registry import from_deferred, from_message
 from ami_client._private.correlator import (
     ActionKind,
     Answered,
@@ -60,7 +60,7 @@ from ami_client._private.errors import (
 )
 from ami_client._private.limits import DEFAULT_LIMITS, Limits
 from ami_client._private.message import Banner, Event, Message, Response
-from ami_client._private.parser import ConnectionClosed, Parser
+from ami_client._private.parser import ConnectionClosed, DeferredEvent, Parser
 from ami_client._private.reconnect import Keepalive, ReconnectPolicy
 from ami_client._private.results import (
     ClientStatistics,
@@ -483,6 +483,9 @@ class AMIClient:
                     await transport.aclose()
             raise
         logger.info("logged in to %s:%s as %r", self.host, self.port, self.username)
+        # From now on the reader gets typed events' text unread (DeferredEvent) when the
+        # factory is the catalogue's: fields are read only if a subscriber asks for them.
+        parser._defer_events = self._factory is from_message
         if leftovers:
             self._dispatch(link, leftovers)
         return link
@@ -749,7 +752,7 @@ class AMIClient:
         factory = self._factory
         has_factory = self._has_factory
         make = self._make
-        lower_names = self._lower_names
+        typed = self._typed
         # Subscribers that take every event (no filter) get this read's events as one batch:
         # one buffer extend and one wake-up per read, not per event. Nothing can observe the
         # difference: dispatch is synchronous, and _offer_all applies the overflow policy
@@ -760,6 +763,20 @@ class AMIClient:
         events = 0
         for message in items:
             kind = type(message)
+            if kind is DeferredEvent:
+                # An event whose fields are not read yet (only with the catalogue's factory).
+                if waiters:
+                    # It may answer an action in flight (by its ActionID, in any casing):
+                    # read it, and handle it as any other event below.
+                    message = message.message()
+                    kind = Event
+                else:
+                    events += 1
+                    if batch is not None:
+                        batch.append(from_deferred(message))
+                    elif subscriptions:
+                        self._offer_named(message.name, message, from_deferred)
+                    continue
             if kind is Event:
                 events += 1
                 if waiters:
@@ -772,28 +789,9 @@ class AMIClient:
                             self._deliver(link, outcome)
                 if batch is not None:
                     batch.append(make(message, factory) if has_factory else message)
-                    continue
-                if not subscriptions:
-                    continue
-                name = _dict_get(message, "Event")
-                if name is None:
-                    name = message.name
-                lname = lower_names.get(name)
-                if lname is None:
-                    if len(lower_names) > 4096:  # names come from the server: bound the cache
-                        lower_names.clear()
-                    lname = lower_names[name] = name.lower()
-                obj: Any = None
-                for sub in subscriptions:
-                    if sub.match_all or lname in sub._names:
-                        if obj is None:
-                            obj = self._make(message, factory)
-                        sub._offer(obj)
-                    elif sub._predicates:
-                        if obj is None:
-                            obj = self._make(message, factory)
-                        if sub._wants(lname, obj):
-                            sub._offer(obj)
+                elif subscriptions:
+                    name = _dict_get(message, "Event")
+                    self._offer_named(name if name is not None else message.name, message, typed)
             elif kind is Response:
                 action_id = _dict_get(message, "ActionID")
                 if action_id is None:
@@ -820,6 +818,31 @@ class AMIClient:
             for sub in subscriptions:
                 sub._offer_all(batch)
         self._events_received += events
+
+    def _offer_named(self, name: str, event: Any, build: Callable[[Any], Any]) -> None:
+        """Offer one event to the subscriptions that want it (filtered ones: by name or by
+        predicate); ``build(event)`` makes what they get, once, only if one wants it."""
+        lower_names = self._lower_names
+        lname = lower_names.get(name)
+        if lname is None:
+            if len(lower_names) > 4096:  # names come from the server: bound the cache
+                lower_names.clear()
+            lname = lower_names[name] = name.lower()
+        obj: Any = None
+        for sub in self._subscriptions:
+            if sub.match_all or lname in sub._names:
+                if obj is None:
+                    obj = build(event)
+                sub._offer(obj)
+            elif sub._predicates:
+                if obj is None:
+                    obj = build(event)
+                if sub._wants(lname, obj):
+                    sub._offer(obj)
+
+    def _typed(self, event: Event) -> Any:
+        """What subscribers get for ``event``: the factory's object (or the event itself)."""
+        return self._make(event, self._factory)
 
     def _make(self, event: Event, factory: EventFactory) -> Any:
         if not self._has_factory:

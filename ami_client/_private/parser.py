@@ -19,6 +19,13 @@ How it stays fast and linear:
 
 Every path reads a line the same way: the key ends at the first colon, one space after it is
 dropped, and a line with no colon is kept whole as the value of the empty key.
+
+A parser can also *defer* events (``_defer_events``, off by default; the client turns it on
+for typed events): an event that would take the line-by-line path is then framed and checked
+as usual (its end, the limits, bare LF endings) but handed out as a :class:`DeferredEvent`, its
+text kept whole, and its fields are read only when someone asks for them. Reading them gives
+exactly the message the parser would have made; a subscriber that reads an event's name and
+one field never pays for the rest.
 """
 
 from __future__ import annotations
@@ -26,7 +33,8 @@ from __future__ import annotations
 import enum
 import re
 from collections import deque
-from typing import Final, Union
+from collections.abc import Callable
+from typing import Final, Union, cast
 
 import attrs
 
@@ -35,7 +43,15 @@ from ami_client._private.limits import DEFAULT_LIMITS, Limits
 from ami_client._private.message import Banner, Event, Message, Response, _fill, _kind_of
 from ami_client._private.shapes import MAX_SHAPE_LINES, SHAPES, Shape
 
-__all__ = ["NEED_DATA", "ConnectionClosed", "NeedData", "Parser", "ParserState", "ReceivedItem"]
+__all__ = [
+    "NEED_DATA",
+    "ConnectionClosed",
+    "DeferredEvent",
+    "NeedData",
+    "Parser",
+    "ParserState",
+    "ReceivedItem",
+]
 
 
 class NeedData(enum.Enum):
@@ -68,11 +84,93 @@ class ParserState(enum.Enum):
 
 ReceivedItem = Union[Banner, Message, ConnectionClosed]  # noqa: UP007 (runtime alias on 3.10)
 
+
+class DeferredEvent:
+    """An event the parser has framed and checked but not yet split into fields.
+
+    Only a parser with ``_defer_events`` set makes these, and only of an event whose first line
+    is ``Event: <name>``, whose lines all end in CRLF and which breaks no limit: everything
+    that could be an error was decided when it was parsed. :meth:`message` reads the fields
+    (and gives the same message the parser would have made); :meth:`get` finds one field's
+    value in the text without reading the others.
+
+    Attributes:
+        name: The event's name (the value of its first line).
+        text: The event as received, decoded, from its first line to its terminating blank
+            line included.
+    """
+
+    __slots__ = ("name", "text")
+
+    name: str
+    text: str
+
+    def message(self) -> Event:
+        """The event's fields: what the parser would have returned had it not deferred."""
+        text = self.text
+        shapes = SHAPES.by_head.get(text[: text.find("\r\n")])
+        if shapes is not None:
+            for shape in shapes:
+                found = shape[0](text, 0)
+                if found is not None:
+                    return cast(Event, _shaped(shape, found))
+        return cast(Event, _message_of_lines(text[:-4].split("\r\n"), Event))
+
+    def get(self, key: str) -> str | None:
+        """The first value of the field whose key is exactly ``key`` (casing included).
+
+        ``None`` if no field has exactly that key, and for a key that this search cannot
+        answer (empty, or holding ``:``, CR or LF): look in :meth:`message` then, which also
+        finds other casings.
+        """
+        search = _FINDERS.get(key)
+        if search is None:
+            if key == "Event":
+                return self.name
+            search = _finder_for(key)
+            if search is None:
+                return None
+        found = search(self.text)
+        return None if found is None else found[1]
+
+    def lacks(self, key: str) -> bool:
+        """True if no field has ``key`` in any casing (so :meth:`message` would not have it
+        either); False when it may have it, and for a key this check cannot answer (not
+        ASCII, or empty)."""
+        if not isinstance(key, str) or not key or not key.isascii():
+            return False
+        low = key.lower()
+        # The first line's key is `Event`; every other line starts after a LF. An ASCII key
+        # matches a line's key, ignoring case, only if the lowered text holds it so placed.
+        return low != "event" and f"\n{low}:" not in self.text.lower()
+
+    def __repr__(self) -> str:
+        return f"<DeferredEvent {self.name!r}, {len(self.text)} characters>"
+
+
+# Key -> the search DeferredEvent.get uses: the first line that starts with `Key:` (a line's key
+# ends at its first colon, so that line's key is exactly `Key`; CRLF only ever separates lines,
+# and the first line is `Event: ...`), one optional space, and the value up to the CRLF (no
+# line of a deferred event holds a bare LF).
+_FINDERS: Final[dict[str, Callable[[str], re.Match[str] | None]]] = {}
+_MAX_FINDERS: Final = 1024  # keys come from the application; bounded all the same
+
+
+def _finder_for(key: str) -> Callable[[str], re.Match[str] | None] | None:
+    if not isinstance(key, str) or not key or ":" in key or "\r" in key or "\n" in key:
+        return None
+    if len(_FINDERS) >= _MAX_FINDERS:
+        _FINDERS.clear()
+    search = _FINDERS[key] = re.compile(f"\r\n{re.escape(key)}: ?([^\n]*)\r\n").search
+    return search
+
+
 # Message kind by the key of its first line, as Asterisk spells it; other spellings go
 # through _kind_of, which ignores case (and gives a generic Message for any other key).
 _KINDS: Final[dict[str, type[Message]]] = {"Event": Event, "Response": Response}
 _dict_new = dict.__new__
 _dict_update = dict.update
+_object_new = object.__new__
 _NO_SHAPES: Final[dict[str, list[Shape]]] = {}
 # A message ends at an empty line; Asterisk writes CRLF, but bare LF is tolerated.
 _TERMINATOR: Final = re.compile(rb"(\n\r?\n)")
@@ -101,13 +199,16 @@ class Parser:
         self._buf = bytearray()
         self._scan = 0  # buffer offset from which no terminator has been searched yet
         self._eof = False
-        self._pending: deque[ReceivedItem] = deque()
+        self._pending: deque[ReceivedItem | DeferredEvent] = deque()
         self._error: RemoteProtocolError | None = None
         self._state = ParserState.BANNER if expect_banner else ParserState.MESSAGES
         # A region shorter than this cannot break a size or line limit: skip the checks.
         self._quick_len = min(limits.max_line_length, limits.max_message_size - 4)
         # A learned shape has at most MAX_SHAPE_LINES lines: only use shapes if that is allowed.
         self._use_shapes = limits.max_fields >= MAX_SHAPE_LINES
+        # Hand out events as DeferredEvent (see the module docstring). Only for a caller that
+        # handles them (the client, for typed events): the public methods' types leave them out.
+        self._defer_events = False
 
     # -- public API ----------------------------------------------------------------------------
 
@@ -146,7 +247,7 @@ class Parser:
             self._fill()
             if not pending:
                 return self._nothing_pending()
-        return pending.popleft()
+        return cast(ReceivedItem, pending.popleft())  # a DeferredEvent only if _defer_events
 
     def next_events(self) -> list[ReceivedItem]:
         """Every complete item buffered now (maybe none), in order; cheaper than a loop.
@@ -156,11 +257,12 @@ class Parser:
         """
         pending = self._pending
         self._fill()
-        items: list[ReceivedItem] = [*pending]
+        # DeferredEvents only if _defer_events is set, by a caller that expects them.
+        items = cast(list[ReceivedItem], [*pending])
         pending.clear()
         if self._eof and items and self._error is None:
             self._fill()  # with nothing pending, this notices the end of the stream
-            items.extend(pending)
+            items.extend(cast(deque[ReceivedItem], pending))
             pending.clear()
         if self._error is None and self._state is not ParserState.CLOSED:
             return items  # the common case: no end, no error (what _nothing_pending says)
@@ -299,8 +401,29 @@ class Parser:
         shapes_for = SHAPES.by_head.get if self._use_shapes else _NO_SHAPES.get
         new = _dict_new
         update = _dict_update
+        defer = self._defer_events
+        new_deferred = _object_new
+        startswith = text.startswith
         pos = 0
         while pos < size:
+            if defer and startswith("Event: ", pos):
+                # Frame and check it exactly as the line-by-line path below would, keep its
+                # text for later (see DeferredEvent). A check that fails: that path decides.
+                end = find("\r\n\r\n", pos) + 4
+                if end > 3:
+                    block = text[pos:end]
+                    newlines = block.count("\n")
+                    if (
+                        end - pos <= quick_end
+                        and newlines - 2 < max_fields
+                        and newlines == block.count("\r\n")
+                    ):
+                        deferred = new_deferred(DeferredEvent)
+                        deferred.name = text[pos + 7 : find("\r\n", pos)]
+                        deferred.text = block
+                        append(deferred)
+                        pos = end
+                        continue
             # A message shaped like one read before: one C-level match reads it whole.
             shapes = shapes_for(text[pos : find("\r\n", pos)])
             if shapes is not None:
@@ -313,6 +436,7 @@ class Parser:
                 if found is not None:
                     end = found.end()
                     if end - pos <= quick_end:
+                        # _shaped(shape, found), inline: this is the parser's hottest line.
                         _, keys, kind, repeats = shape
                         message = new(kind)
                         # One group per key, by construction: no need to pay for strict=.
@@ -354,23 +478,7 @@ class Parser:
                 # not messages. Re-read the rest under the Follows rules.
                 self._parse_region_slowly(region[self._byte_offset(text, region, start) :])
                 return
-            values: dict[str, str] = {}
-            for line in lines:
-                key, sep, value = line.partition(": ")
-                if not sep:
-                    break
-                values[key] = value
-            else:
-                # Every line `Key: Value`, no key with a colon (a key ends at the first colon).
-                if ":" not in "".join(values):
-                    SHAPES.learn(lines, kind)
-                    if len(values) == len(lines):
-                        message = new(kind)
-                        update(message, values)
-                        append(message)
-                        continue
-            # A repeated key (Variable, Output...) or a line that is not `Key: Value`.
-            append(_message_from_texts(lines, None))
+            append(_message_of_lines(lines, kind))
 
     @staticmethod
     def _byte_offset(text: str, region: bytes, index: int) -> int:
@@ -442,6 +550,38 @@ class Parser:
         header = [line[:-1] for line in lines[:head]]
         message = _message_from_lines(header, raw, output=lines[head:])
         self._pending.append(message)
+
+
+def _shaped(shape: Shape, found: re.Match[str]) -> Message:
+    """The message of a block that ``shape`` matched."""
+    _, keys, kind, repeats = shape
+    message = _dict_new(kind)
+    if repeats:
+        _fill(message, tuple(zip(keys, found.groups())))  # noqa: B905 (one group per key)
+    else:
+        _dict_update(message, zip(keys, found.groups()))  # noqa: B905
+    return message
+
+
+def _message_of_lines(lines: list[str], kind: type[Message]) -> Message:
+    """The message of a block's lines (CRLF-separated, limits checked, not Follows); learns
+    the block's shape."""
+    values: dict[str, str] = {}
+    for line in lines:
+        key, sep, value = line.partition(": ")
+        if not sep:
+            break
+        values[key] = value
+    else:
+        # Every line `Key: Value`, no key with a colon (a key ends at the first colon).
+        if ":" not in "".join(values):
+            SHAPES.learn(lines, kind)
+            if len(values) == len(lines):
+                message = _dict_new(kind)
+                _dict_update(message, values)
+                return message
+    # A repeated key (Variable, Output...) or a line that is not `Key: Value`.
+    return _message_from_texts(lines, None)
 
 
 def _fields_from_texts(lines: list[str]) -> tuple[tuple[str, str], ...]:

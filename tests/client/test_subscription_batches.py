@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import ami_client
-from ami_client import Action, Event, Overflow, SubscriptionOverflow
+from ami_client import Action, Event, Overflow, Response, SubscriptionOverflow, events
 from ami_client._private.subscription import _MAX_BUDGET, Subscription, compile_filters
 from ami_client.protocol import serialize_message
 
@@ -177,3 +177,90 @@ async def test_a_subscriber_draining_a_long_backlog_still_lets_other_tasks_run()
     runs = [len(list(run)) for _, run in itertools.groupby(ticks_seen)]
     assert max(runs) <= 2 * _MAX_BUDGET, runs
     assert len(runs) >= total // (2 * _MAX_BUDGET), runs
+
+
+def unread(view: events.TypedEvent) -> bool:
+    """Whether a typed view still holds its event's text unread."""
+    return view._deferred is not None
+
+
+@pytest.mark.anyio
+async def test_typed_events_reach_every_kind_of_subscriber_unread_until_asked() -> None:
+    # With the catalogue's factory the reader hands out events whose fields are read only
+    # when a subscriber asks (see DeferredEvent): the batched path (no filter), the by-name
+    # path and the predicate path all get such views, equal to the eager ones.
+    sent = event(
+        "Newchannel", ("Privilege", "call,all"), ("Channel", "PJSIP/a-1"), ("Uniqueid", "1")
+    )
+
+    async def handler(peer: Peer) -> None:
+        await peer.login()
+        action = await peer.read_action()
+        await peer.reply(action)
+        await peer.send(sent, event("Hangup", ("Channel", "PJSIP/a-1"), ("Cause", "16")))
+        await peer.serve_forever()
+
+    async with fake_server(handler) as (port, _):
+        with anyio.fail_after(5):
+            async with (
+                ami_client.connect(
+                    "127.0.0.1", port, username="admin", secret=SECRET, keepalive=None
+                ) as ami,
+                ami.subscribe() as everything,
+                ami.subscribe("Newchannel") as named,
+                ami.subscribe(lambda e: e.get("Cause") == "16") as predicate,
+            ):
+                await ami.send(Action("Ping"))
+                first = await everything.receive()
+                second = await everything.receive()
+                by_name = await named.receive()
+                by_predicate = await predicate.receive()
+    assert by_name is first  # one view per event, shared by the subscribers
+    assert by_predicate is second
+    assert isinstance(first, events.Newchannel)
+    assert isinstance(second, events.Hangup)
+    assert unread(first)
+    assert (first.name, first.get("Channel")) == ("Newchannel", "PJSIP/a-1")
+    assert unread(first)  # the name and one field did not read the rest
+    assert first.channel.unique_id == "1"
+    assert not unread(first)
+    assert first == events.from_message(sent)
+    assert first.message == sent
+    assert second.cause == 16
+
+
+@pytest.mark.anyio
+async def test_events_a_pending_action_may_claim_are_read_at_once() -> None:
+    # While an action waits, an event may be one of its answers (by ActionID, in any casing):
+    # the reader reads it then, and the list still collects it.
+    async def handler(peer: Peer) -> None:
+        await peer.login()
+        action = await peer.read_action()
+        action_id = action.action_id or ""
+        await peer.send(
+            Response([("Response", "Success"), ("actionid", action_id), ("EventList", "start")]),
+            event("CoreShowChannel", ("actionID", action_id), ("Channel", "PJSIP/a-1")),
+            event("Newchannel", ("Channel", "PJSIP/b-2")),
+            event(
+                "CoreShowChannelsComplete",
+                ("ActionID", action_id),
+                ("EventList", "Complete"),
+                ("ListItems", "1"),
+            ),
+        )
+        await peer.serve_forever()
+
+    async with fake_server(handler) as (port, _):
+        with anyio.fail_after(5):
+            async with (
+                ami_client.connect(
+                    "127.0.0.1", port, username="admin", secret=SECRET, keepalive=None
+                ) as ami,
+                ami.subscribe("Newchannel") as named,
+            ):
+                result = await ami.collect(Action("CoreShowChannels"))
+                other = await named.receive()
+    assert [item.get("Channel") for item in result.items] == ["PJSIP/a-1"]
+    assert isinstance(other, events.Newchannel)
+    assert not unread(other)  # read at once: an action was waiting
+    assert other.get("Channel") == "PJSIP/b-2"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from ami_client._private.parser import DeferredEvent
 from ami_client.protocol import (
     NEED_DATA,
     Banner,
@@ -17,9 +18,16 @@ from ami_client.protocol import (
 Outcome = list[object]
 
 
-def feed(chunks: Iterable[bytes], *, limits: Limits | None = None, eof: bool = True) -> Outcome:
-    """Feed chunks (then EOF), collect every item; an error ends the list as ('error', text)."""
+def feed(
+    chunks: Iterable[bytes], *, limits: Limits | None = None, eof: bool = True, defer: bool = False
+) -> Outcome:
+    """Feed chunks (then EOF), collect every item; an error ends the list as ('error', text).
+
+    With ``defer``, the parser defers events (as the client has it do) and each deferred event
+    is recorded as the message it reads as.
+    """
     parser = Parser(limits=limits) if limits is not None else Parser()
+    parser._defer_events = defer
     out: Outcome = []
     try:
         for chunk in [*chunks, b""] if eof else chunks:
@@ -37,6 +45,8 @@ def feed(chunks: Iterable[bytes], *, limits: Limits | None = None, eof: bool = T
 
 
 def _comparable(item: object) -> object:
+    if isinstance(item, DeferredEvent):
+        item = item.message()
     if isinstance(item, Message):
         return (type(item).__name__, item.fields, tuple(item.raw_fields()))
     if isinstance(item, Banner):

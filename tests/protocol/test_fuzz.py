@@ -57,3 +57,18 @@ def test_any_bytes_messages_or_remote_error(data: bytes, small_limits: bool) -> 
         except RemoteProtocolError:
             pass
     assert feed([data], limits=limits) == feed(bytewise(data), limits=limits)
+
+
+@given(wire, st.booleans())
+@settings(max_examples=EXAMPLES, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+def test_deferring_events_changes_nothing_but_when_fields_are_read(
+    data: bytes, small_limits: bool
+) -> None:
+    # What the client has the parser do for typed events: the same items (each deferred event
+    # reads as the message it would have been) and the same error, in any chunking.
+    limits = (
+        Limits(max_line_length=40, max_message_size=120, max_fields=5) if small_limits else Limits()
+    )
+    plain = feed([data], limits=limits)
+    assert feed([data], limits=limits, defer=True) == plain
+    assert feed(bytewise(data), limits=limits, defer=True) == plain

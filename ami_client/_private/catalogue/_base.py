@@ -29,6 +29,7 @@ from ami_client._private.catalogue._convert import (
 )
 from ami_client._private.errors import LocalProtocolError
 from ami_client._private.message import Event, Message
+from ami_client._private.parser import DeferredEvent
 from ami_client._private.serializer import Action
 
 __all__ = [
@@ -240,6 +241,10 @@ class TypedEvent:
 
     message: Event = attrs.field(repr=False)
     """The event as received: every field, in wire order."""
+    # The event's text before its fields are read (see DeferredEvent): the client's reader
+    # builds typed events from that, and `message` is read from it the first time it is
+    # asked for. None once it is read, and for a view made from a message.
+    _deferred: DeferredEvent | None = attrs.field(default=None, init=False, repr=False)
     privilege: frozenset[str] = frozenset()
     """The class names of the ``Privilege`` field (``{"call", "all"}``)."""
     chan_variables: Mapping[str, Mapping[str, str]] = EMPTY_MAPPING  # type: ignore[assignment]
@@ -250,12 +255,30 @@ class TypedEvent:
         """This class's view of ``message``. Never raises; the name is not checked."""
         self = _new(cls)
         _set(self, "message", message)
+        _set(self, "_deferred", None)
+        return self
+
+    @classmethod
+    def _from_deferred(cls: type[_E], deferred: DeferredEvent) -> _E:
+        # The reader's way: `message` stays unread until something asks for it.
+        self = _new(cls)
+        _set(self, "_deferred", deferred)
         return self
 
     if not TYPE_CHECKING:
 
         def __getattr__(self, name: str) -> Any:
             # Only called for a slot not yet filled: convert once, then cache in the slot.
+            if name == "message":
+                deferred = self._deferred
+                if deferred is None:
+                    raise _missing(self, name)
+                message = deferred.message()
+                _set(self, "message", message)
+                _set(self, "_deferred", None)
+                return message
+            if name == "_deferred":  # a view unpickled from an old pickle, or half-built
+                return None
             spec = type(self)._FIELDS.get(name) or _BASE_FIELDS.get(name)
             if spec is None:
                 raise _missing(self, name)
@@ -267,6 +290,9 @@ class TypedEvent:
     @property
     def name(self) -> str:
         """The event's name as received (the ``Event`` field)."""
+        deferred = self._deferred
+        if deferred is not None:
+            return deferred.name
         name = _dict_get(self.message, "Event")  # the exact casing: one C look-up
         return name if name is not None else self.message.name
 
@@ -277,6 +303,13 @@ class TypedEvent:
 
     def get(self, key: str, default: str | None = None) -> str | None:
         """The raw text of field ``key`` (case-insensitive), or ``default``."""
+        deferred = self._deferred
+        if deferred is not None:
+            value = deferred.get(key)  # the exact casing, found in the text
+            if value is not None:
+                return value
+            if deferred.lacks(key):  # in no casing: no need to read the message
+                return default
         value = _dict_get(self.message, key)  # the exact casing: one C look-up
         return value if value is not None else self.message.get(key, default)
 
@@ -286,9 +319,22 @@ class TypedEvent:
         So code written for the generic :class:`Event` (``event["Channel"]``) keeps working
         when it receives typed events.
         """
+        deferred = self._deferred
+        if deferred is not None:
+            value = deferred.get(key)
+            if value is not None:
+                return value
+            if deferred.lacks(key):
+                raise KeyError(key)
         return self.message[key]
 
     def __contains__(self, key: object) -> bool:
+        deferred = self._deferred
+        if deferred is not None and isinstance(key, str):
+            if deferred.get(key) is not None:
+                return True
+            if deferred.lacks(key):
+                return False
         return key in self.message
 
     @classmethod
