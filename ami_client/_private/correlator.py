@@ -34,7 +34,8 @@ any            Response once done/forgotten  ignored (a late answer to a cancell
 from __future__ import annotations
 
 import enum
-from typing import Union
+import itertools
+from typing import Final, Union
 
 import attrs
 
@@ -150,6 +151,15 @@ class _Pending:
         self.early: Event | None = None  # an OriginateResponse that overtook its response
 
 
+# Every casing of `EventList`: whether a response has the key in *some* casing is then one
+# C-level set test of its keys (no Python loop, no lowered copies), for the common plain
+# answer that has none. (No character outside ASCII lowers to one of these letters but the
+# Kelvin sign, which is not among them; `İ` lowers to two characters.)
+_EVENTLIST_CASINGS: Final = frozenset(
+    "".join(letters) for letters in itertools.product(*({c, c.upper()} for c in "eventlist"))
+)
+
+
 def _field(message: Message, key: str) -> str | None:
     # Asterisk writes these keys with exactly this casing; the case-insensitive look-up runs
     # only on a miss (a scan of a small message's keys, a lowered copy of a large one's).
@@ -230,12 +240,16 @@ class Correlator:
         if dict.get(response, "Response") != "Success" and response.is_error:
             del self._pending[action_id]
             return Answered(action_id, response)
-        # Asterisk writes `EventList` so (manager.c astman_send_listack); other casings cost
-        # a scan of the response's few keys (Message._other_casing).
-        eventlist = _field(response, "EventList")
-        if eventlist is None and pending.kind is not ActionKind.ORIGINATE:
-            del self._pending[action_id]  # the common case: a plain answer
-            return Answered(action_id, response)
+        # Asterisk writes `EventList` so (manager.c astman_send_listack); other casings are
+        # found by the set of every casing.
+        eventlist = dict.get(response, "EventList")
+        if eventlist is None:
+            if _EVENTLIST_CASINGS.isdisjoint(response):
+                if pending.kind is not ActionKind.ORIGINATE:
+                    del self._pending[action_id]  # the common case: a plain answer
+                    return Answered(action_id, response)
+            else:
+                eventlist = response.get("EventList")
         eventlist = (eventlist or "").lower()
         if eventlist == "start":
             pending.state = _State.LIST

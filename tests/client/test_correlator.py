@@ -143,6 +143,28 @@ def test_list_items_are_bounded() -> None:
     assert len(correlator) == 0
 
 
+@given(
+    casing=st.lists(st.booleans(), min_size=9, max_size=9).map(
+        lambda upper: "".join(
+            c.upper() if u else c for c, u in zip("eventlist", upper, strict=True)
+        )
+    ),
+    extra=st.sampled_from(["Timestamp", "Message", "EVENTLIST2", "Event-List", "Eventlis"]),
+)
+def test_eventlist_in_any_casing_starts_a_list_and_nothing_else_does(
+    casing: str, extra: str
+) -> None:
+    correlator = Correlator()
+    correlator.start("l")
+    start = Response([("Response", "Success"), ("ActionID", "l"), (extra, "x"), (casing, "start")])
+    assert correlator.receive(start) is None  # a list: wait for its items
+    done = Event([("Event", "ItemsComplete"), ("ActionID", "l"), (casing, "Complete")])
+    assert correlator.receive(done) == ListDone("l", start, (), done)
+    correlator.start("p")
+    plain = Response([("Response", "Success"), ("ActionID", "p"), (extra, "start")])
+    assert correlator.receive(plain) == Answered("p", plain)
+
+
 # -- every interleaving -------------------------------------------------------------------------
 
 KINDS = ["plain", "error", "list", "cancelled", "originate", "originate_early", "userevent"]
