@@ -402,6 +402,12 @@ class Parser:
         new = _dict_new
         update = _dict_update
         defer = self._defer_events
+        if defer:
+            # Every LF of the region ends a CRLF (so no message of it has bare-LF endings): then
+            # one count of the region spares a count of each deferred event.
+            crlf_only = text.count("\n") == text.count("\r\n")
+            # A message this long holds too few LFs to break max_fields (each line has one).
+            few_lines = max_fields + 1
         new_deferred = _object_new
         startswith = text.startswith
         pos = 0
@@ -410,14 +416,14 @@ class Parser:
                 # Frame and check it exactly as the line-by-line path below would, keep its
                 # text for later (see DeferredEvent). A check that fails: that path decides.
                 end = find("\r\n\r\n", pos) + 4
-                if end > 3:
+                if 3 < end <= pos + quick_end:
                     block = text[pos:end]
-                    newlines = block.count("\n")
-                    if (
-                        end - pos <= quick_end
-                        and newlines - 2 < max_fields
-                        and newlines == block.count("\r\n")
-                    ):
+                    if crlf_only and end - pos <= few_lines:
+                        checked = True
+                    else:
+                        newlines = block.count("\n")
+                        checked = newlines - 2 < max_fields and newlines == block.count("\r\n")
+                    if checked:
                         deferred = new_deferred(DeferredEvent)
                         deferred.name = text[pos + 7 : find("\r\n", pos)]
                         deferred.text = block
