@@ -7,6 +7,8 @@ view built on it must be indistinguishable from the one built on the message.
 
 from __future__ import annotations
 
+import copy
+import pickle
 from collections.abc import Iterator
 
 import pytest
@@ -261,3 +263,23 @@ def test_responses_between_deferred_events_keep_their_order() -> None:
     answered = items[1]
     assert isinstance(answered, Response)
     assert answered["Ping"] == "Pong"
+
+
+@pytest.mark.parametrize("deferred", [True, False])
+def test_a_typed_view_pickles_and_copies_as_its_class_and_message(deferred: bool) -> None:
+    (item,) = parse([NEWCHANNEL], defer=deferred)
+    if isinstance(item, DeferredEvent):
+        typed = from_deferred(item)
+    else:
+        assert isinstance(item, Event)
+        typed = events.from_message(item)
+    assert isinstance(typed, events.Newchannel)
+    view = typed
+    # A converted field (its variables are a read-only mapping) changes nothing.
+    assert view.channel.channel == "PJSIP/alice-00000001"
+    pickled = pickle.loads(pickle.dumps(view))  # noqa: S301 (our own bytes)
+    for again in (pickled, copy.deepcopy(view), copy.copy(view)):
+        assert isinstance(again, events.Newchannel)
+        assert again == view
+        assert again.message == view.message
+        assert again.channel == view.channel

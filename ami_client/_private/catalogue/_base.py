@@ -350,6 +350,11 @@ class TypedEvent:
     def __hash__(self) -> int:
         return hash((type(self).__name__, self.message))
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickled (and deep-copied) as what it is a view of: its class and its message. The
+        # converted fields are caches (and some are read-only mappings, which do not pickle).
+        return (type(self).from_message, (self.message,))
+
 
 @attrs.frozen(kw_only=True, eq=False)
 class GenericEvent(TypedEvent):
