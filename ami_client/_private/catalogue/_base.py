@@ -258,13 +258,6 @@ class TypedEvent:
         _set(self, "_deferred", None)
         return self
 
-    @classmethod
-    def _from_deferred(cls: type[_E], deferred: DeferredEvent) -> _E:
-        # The reader's way: `message` stays unread until something asks for it.
-        self = _new(cls)
-        _set(self, "_deferred", deferred)
-        return self
-
     if not TYPE_CHECKING:
 
         def __getattr__(self, name: str) -> Any:
@@ -277,7 +270,7 @@ class TypedEvent:
                 _set(self, "message", message)
                 _set(self, "_deferred", None)
                 return message
-            if name == "_deferred":  # a view unpickled from an old pickle, or half-built
+            if name == "_deferred":  # a view built half-way (object.__new__ and a message)
                 return None
             spec = type(self)._FIELDS.get(name) or _BASE_FIELDS.get(name)
             if spec is None:
