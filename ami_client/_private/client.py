@@ -41,6 +41,7 @@ from ami_client._private.correlator import (
     ListStarted,
     OriginateDone,
     Outcome,
+    every_casing,
 )
 from ami_client._private.errors import (
     ActionError,
@@ -103,6 +104,8 @@ _WRITE_HIGH_WATER: Final = 1024 * 1024
 _DEFAULT_LOGOFF_TIMEOUT: Final = 2.0
 _DEFAULT_KEEPALIVE: Final = Keepalive()
 _dict_get = dict.get
+# An event's ActionID in another casing than Asterisk's is looked up only if it has one.
+_ACTIONID_CASINGS: Final = every_casing("actionid")
 # Actions whose settings are re-applied after a reconnect (_remember_session_action).
 _SESSION_ACTIONS: Final = frozenset({"events", "filter"})
 # Serialized actions kept for sending again (AMIClient._serialize): how many, how large each.
@@ -765,7 +768,7 @@ class AMIClient:
             kind = type(message)
             if kind is DeferredEvent:
                 # An event whose fields are not read yet (only with the catalogue's factory).
-                if waiters:
+                if waiters and not message.lacks("ActionID"):
                     # It may answer an action in flight (by its ActionID, in any casing):
                     # read it, and handle it as any other event below.
                     message = message.message()
@@ -782,7 +785,9 @@ class AMIClient:
                 if waiters:
                     # Asterisk writes `ActionID`; any other casing (a proxy, another server)
                     # costs a case-insensitive look-up, and only while actions are in flight.
-                    action_id = _dict_get(message, "ActionID") or message.action_id
+                    action_id = _dict_get(message, "ActionID")
+                    if action_id is None and not _ACTIONID_CASINGS.isdisjoint(message):
+                        action_id = message.action_id
                     if action_id is not None:
                         outcome = correlator.receive(message, action_id)
                         if outcome is not None:

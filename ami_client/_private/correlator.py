@@ -151,13 +151,17 @@ class _Pending:
         self.early: Event | None = None  # an OriginateResponse that overtook its response
 
 
-# Every casing of `EventList`: whether a response has the key in *some* casing is then one
-# C-level set test of its keys (no Python loop, no lowered copies), for the common plain
-# answer that has none. (No character outside ASCII lowers to one of these letters but the
-# Kelvin sign, which is not among them; `İ` lowers to two characters.)
-_EVENTLIST_CASINGS: Final = frozenset(
-    "".join(letters) for letters in itertools.product(*({c, c.upper()} for c in "eventlist"))
-)
+def every_casing(word: str) -> frozenset[str]:
+    """Every casing of an ASCII ``word``: whether a message has that key in *some* casing is
+    then one C-level set test of its keys (no Python loop, no lowered copies), for the common
+    message that has none. (No character outside ASCII lowers to a letter of ``actionid`` or
+    ``eventlist``: the Kelvin sign lowers to ``k``, and ``İ`` to two characters.)"""
+    return frozenset(
+        "".join(letters) for letters in itertools.product(*({c, c.upper()} for c in word))
+    )
+
+
+_EVENTLIST_CASINGS: Final = every_casing("eventlist")
 
 
 def _field(message: Message, key: str) -> str | None:

@@ -231,8 +231,9 @@ async def test_typed_events_reach_every_kind_of_subscriber_unread_until_asked() 
 
 @pytest.mark.anyio
 async def test_events_a_pending_action_may_claim_are_read_at_once() -> None:
-    # While an action waits, an event may be one of its answers (by ActionID, in any casing):
-    # the reader reads it then, and the list still collects it.
+    # While an action waits, an event with an ActionID (in any casing) may be one of its
+    # answers: the reader reads it then, and the list collects it. An event with no ActionID
+    # in any casing cannot be, and stays unread.
     async def handler(peer: Peer) -> None:
         await peer.login()
         action = await peer.read_action()
@@ -241,6 +242,7 @@ async def test_events_a_pending_action_may_claim_are_read_at_once() -> None:
             Response([("Response", "Success"), ("actionid", action_id), ("EventList", "start")]),
             event("CoreShowChannel", ("actionID", action_id), ("Channel", "PJSIP/a-1")),
             event("Newchannel", ("Channel", "PJSIP/b-2")),
+            event("Newchannel", ("Channel", "PJSIP/c-3"), ("ACTIONID", "someone-else")),
             event(
                 "CoreShowChannelsComplete",
                 ("ActionID", action_id),
@@ -256,11 +258,17 @@ async def test_events_a_pending_action_may_claim_are_read_at_once() -> None:
                 ami_client.connect(
                     "127.0.0.1", port, username="admin", secret=SECRET, keepalive=None
                 ) as ami,
-                ami.subscribe("Newchannel") as named,
+                ami.subscribe("Newchannel", "CoreShowChannel") as named,
             ):
                 result = await ami.collect(Action("CoreShowChannels"))
-                other = await named.receive()
-    assert [item.get("Channel") for item in result.items] == ["PJSIP/a-1"]
-    assert isinstance(other, events.Newchannel)
-    assert not unread(other)  # read at once: an action was waiting
-    assert other.get("Channel") == "PJSIP/b-2"
+                item = await named.receive()
+                plain = await named.receive()
+                other_id = await named.receive()
+    assert [i.get("Channel") for i in result.items] == ["PJSIP/a-1"]
+    assert isinstance(item, events.CoreShowChannel)
+    assert not unread(item)  # read at once: it has an ActionID and an action was waiting
+    assert isinstance(plain, events.Newchannel)
+    assert unread(plain)  # no ActionID in any casing: it cannot answer anything
+    assert plain.get("Channel") == "PJSIP/b-2"
+    assert not unread(other_id)  # an ActionID, not the list's: read, then delivered
+    assert other_id.get("Channel") == "PJSIP/c-3"
