@@ -209,6 +209,8 @@ class Parser:
         # Hand out events as DeferredEvent (see the module docstring). Only for a caller that
         # handles them (the client, for typed events): the public methods' types leave them out.
         self._defer_events = False
+        # First line -> the shape this parser matched last among several for that line.
+        self._recent_shapes: dict[str, Shape] = {}
 
     # -- public API ----------------------------------------------------------------------------
 
@@ -401,6 +403,7 @@ class Parser:
         shapes_for = SHAPES.by_head.get if self._use_shapes else _NO_SHAPES.get
         new = _dict_new
         update = _dict_update
+        recent = self._recent_shapes
         defer = self._defer_events
         if defer:
             # Every LF of the region ends a CRLF (so no message of it has bare-LF endings): then
@@ -431,14 +434,25 @@ class Parser:
                         pos = end
                         continue
             # A message shaped like one read before: one C-level match reads it whole.
-            shapes = shapes_for(text[pos : find("\r\n", pos)])
+            head = text[pos : find("\r\n", pos)]
+            shapes = shapes_for(head)
             if shapes is not None:
-                for shape in shapes:
+                if len(shapes) == 1:
+                    shape = shapes[0]
                     found = shape[0](text, pos)
-                    if found is not None:
-                        break
                 else:
-                    found = None
+                    # Several kinds share this first line (`Response: Success`): try the one
+                    # this connection matched last first (a Ping flood is all one kind). At
+                    # most one shape can match a message, so the order changes nothing else.
+                    tried = shape = recent.get(head) or shapes[0]
+                    found = shape[0](text, pos)
+                    if found is None:
+                        for shape in shapes:
+                            if shape is not tried:
+                                found = shape[0](text, pos)
+                                if found is not None:
+                                    recent[head] = shape
+                                    break
                 if found is not None:
                     end = found.end()
                     if end - pos <= quick_end:

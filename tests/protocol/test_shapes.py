@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ami_client._private.shapes import MAX_SHAPE_LINES, SHAPES, ShapeCache
+from ami_client._private.shapes import MAX_SHAPE_LINES, SHAPES, Shape, ShapeCache
 from ami_client.protocol import Event, LimitExceeded, Limits, Message, Parser, Response
 
 from .strategies import chunkings
@@ -232,3 +233,31 @@ def test_a_message_of_a_learned_shape_still_breaks_the_line_limit(together: bool
     with pytest.raises(LimitExceeded) as caught:
         parser.next_events()
     assert caught.value.limit == "max_line_length"
+
+
+def test_a_parser_tries_the_shape_it_matched_last_first() -> None:
+    # Responses of many kinds share `Response: Success`: a connection answering Pings should
+    # not try the Login answer's shape (and fail) before the Ping's on every message.
+    login = b"Response: Success\r\nActionID: 1\r\nMessage: Authentication accepted\r\n\r\n"
+    ping = b"Response: Success\r\nActionID: %d\r\nPing: Pong\r\nTimestamp: 1.5\r\n\r\n"
+    parse([login, ping % 2])  # learn both shapes, the Login answer's first
+    head = "Response: Success"
+    attempts: list[int] = []
+
+    def counting(shape: Shape, index: int) -> Shape:
+        match, keys, kind, repeats = shape
+
+        def counted(text: str, pos: int) -> re.Match[str] | None:
+            attempts.append(index)
+            return match(text, pos)
+
+        return (counted, keys, kind, repeats)
+
+    SHAPES.by_head[head] = [counting(s, i) for i, s in enumerate(SHAPES.by_head[head])]
+    parser = Parser(expect_banner=False)
+    parser.receive_data(b"".join(ping % n for n in range(10)))
+    answers = [m for m in parser.next_events() if isinstance(m, Message)]
+    assert [m["ActionID"] for m in answers] == [str(n) for n in range(10)]
+    # The first Ping answer tries the Login shape, then the Ping shape; the rest only the
+    # Ping shape.
+    assert attempts == [0, 1] + [1] * 9
