@@ -47,3 +47,44 @@ def chunkings(data: bytes) -> st.SearchStrategy[list[bytes]]:
             if a < b
         ]
     )
+
+
+@st.composite
+def layout_streams(
+    draw: st.DrawFn,
+    heads: st.SearchStrategy[str],
+    keys: st.SearchStrategy[str],
+    values: st.SearchStrategy[str],
+) -> tuple[bytes, list[list[bytes]]]:
+    """Messages drawn from a few layouts (a first line and keys, so that the parser learns
+    their shapes and then matches them), each with its own values and line endings, written
+    in every way a line can be (``Key: v``, ``Key:v``, no colon), some with bytes that are not
+    UTF-8, some after a stray blank line. Returns the stream and each message's lines as sent
+    (line endings removed)."""
+    how = st.sampled_from(["colon-space", "colon-space", "colon-space", "colon", "no-colon"])
+    layouts = draw(
+        st.lists(
+            st.tuples(heads, st.lists(st.tuples(keys, how), max_size=7)), min_size=1, max_size=3
+        )
+    )
+    wire: list[bytes] = []
+    messages = []
+    for _ in range(draw(st.integers(1, 8))):
+        head, layout = draw(st.sampled_from(layouts))
+        eol = draw(st.sampled_from([b"\r\n", b"\r\n", b"\r\n", b"\n"]))
+        lines = [head.encode()]
+        for key, style in layout:
+            value = draw(values)
+            line = {"colon-space": f"{key}: {value}", "colon": f"{key}:{value}"}.get(style, value)
+            raw = line.encode()
+            if draw(st.integers(0, 9)) == 0:
+                raw += b"\xff"  # not UTF-8
+            if eol == b"\n":
+                raw = raw.replace(b"\r", b"")  # with bare LF endings, a CR would end a line
+            if raw.strip(b"\r"):  # an empty line would end the message
+                lines.append(raw)
+        if draw(st.booleans()) and draw(st.booleans()):
+            wire.append(eol)  # a stray blank line
+        wire.append(b"".join(line + eol for line in lines) + eol)
+        messages.append(lines)
+    return b"".join(wire), messages

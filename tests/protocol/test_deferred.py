@@ -29,7 +29,7 @@ from ami_client.protocol import (
     Response,
 )
 
-from .strategies import chunkings
+from .strategies import chunkings, layout_streams
 
 
 @pytest.fixture(autouse=True)
@@ -74,35 +74,9 @@ _heads = st.sampled_from(
 )  # fmt: skip
 
 
-@st.composite
-def streams(draw: st.DrawFn) -> bytes:
-    """Messages drawn from a few layouts (so shapes are learned, then matched), with every way
-    a line can be written, CRLF or bare LF endings, stray blank lines, bytes not UTF-8."""
-    how = st.sampled_from(["colon-space", "colon-space", "colon", "no-colon"])
-    layouts = draw(
-        st.lists(
-            st.tuples(_heads, st.lists(st.tuples(_keys, how), max_size=7)), min_size=1, max_size=3
-        )
-    )
-    wire = []
-    for _ in range(draw(st.integers(1, 8))):
-        head, layout = draw(st.sampled_from(layouts))
-        eol = draw(st.sampled_from([b"\r\n", b"\r\n", b"\r\n", b"\n"]))
-        lines = [head.encode()]
-        for key, style in layout:
-            value = draw(_values)
-            line = {"colon-space": f"{key}: {value}", "colon": f"{key}:{value}"}.get(style, value)
-            raw = line.encode()
-            if draw(st.integers(0, 12)) == 0:
-                raw += b"\xff"  # not UTF-8
-            if eol == b"\n":
-                raw = raw.replace(b"\r", b"")
-            if raw.strip(b"\r"):  # an empty line would end the message
-                lines.append(raw)
-        if draw(st.integers(0, 5)) == 0:
-            wire.append(eol)  # a stray blank line
-        wire.append(b"".join(line + eol for line in lines) + eol)
-    return b"".join(wire)
+def streams() -> st.SearchStrategy[bytes]:
+    """Events (and some other messages) of a few layouts, every way a line can be written."""
+    return layout_streams(_heads, _keys, _values).map(lambda drawn: drawn[0])
 
 
 _PROBES = ["Channel", "channel", "CHANNEL", "Privilege", "privilege", "Event", "event",

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from ami_client._private.shapes import MAX_SHAPE_LINES, SHAPES, Shape, ShapeCache
 from ami_client.protocol import Event, LimitExceeded, Limits, Message, Parser, Response
 
-from .strategies import chunkings
+from .strategies import chunkings, layout_streams
 
 Fields = tuple[tuple[str, str], ...]
 
@@ -56,40 +56,15 @@ _heads = st.sampled_from(["Event: Newchannel", "Event: Hangup", "Response: Succe
 
 
 @st.composite
-def _line_shapes(draw: st.DrawFn) -> list[tuple[str, str]]:
-    """A message's shape: its key line by line, and how each line is written."""
-    how = st.sampled_from(["colon-space", "colon-space", "colon-space", "colon", "no-colon"])
-    return draw(st.lists(st.tuples(_key, how), max_size=6))
-
-
-@st.composite
 def streams_of_repeated_shapes(draw: st.DrawFn) -> tuple[bytes, list[tuple[str, Fields]]]:
-    """Messages drawn from a few shapes (so shapes are learned and then matched), each with
-    its own values and line endings, some with bytes that are not UTF-8; and what each must
-    read as."""
-    shapes = draw(st.lists(st.tuples(_heads, _line_shapes()), min_size=1, max_size=3))
-    wire: list[bytes] = []
+    """A stream of messages of a few shapes, and what each must read as."""
+    stream, messages = draw(layout_streams(_heads, _key, _value))
     expected = []
-    for _ in range(draw(st.integers(1, 8))):
-        head, layout = draw(st.sampled_from(shapes))
-        eol = draw(st.sampled_from([b"\r\n", b"\r\n", b"\r\n", b"\n"]))
-        lines = [head.encode()]
-        for key, how in layout:
-            value = draw(_value)
-            line = {"colon-space": f"{key}: {value}", "colon": f"{key}:{value}"}.get(how, value)
-            raw = line.encode()
-            if draw(st.integers(0, 9)) == 0:
-                raw += b"\xff"  # not UTF-8
-            if eol == b"\n":
-                raw = raw.replace(b"\r", b"")  # with bare LF endings, a CR would end a line
-            if raw.strip(b"\r"):  # an empty line would end the message
-                lines.append(raw)
-        if draw(st.booleans()) and draw(st.booleans()):
-            wire.append(eol)  # a stray blank line
-        wire.append(b"".join(line + eol for line in lines) + eol)
+    for lines in messages:
+        head = lines[0].decode()
         kind = {"Event": "Event", "Response": "Response"}.get(head.partition(":")[0], "Message")
         expected.append((kind, expected_fields(lines)))
-    return b"".join(wire), expected
+    return stream, expected
 
 
 @given(st.data())
