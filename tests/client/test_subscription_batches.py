@@ -64,6 +64,13 @@ def test_a_batch_is_the_same_as_one_by_one(
         assert isinstance(many._error, SubscriptionOverflow)
 
 
+def connect_to(port: int, **options: Any) -> ami_client.AMIClient:
+    """A client of the fake server on ``port``, with no keepalive Pings in the tests' way."""
+    return ami_client.connect(
+        "127.0.0.1", port, username="admin", secret=SECRET, keepalive=None, **options
+    )
+
+
 def _next(sub: Subscription[Any]) -> Any:
     """The next buffered item, which the test knows is there."""
     item = sub.receive_nowait()
@@ -90,14 +97,7 @@ async def test_a_factory_that_raises_delivers_that_event_generic_to_every_subscr
     async with fake_server(handler) as (port, _):
         with anyio.fail_after(5):
             async with (
-                ami_client.connect(
-                    "127.0.0.1",
-                    port,
-                    username="admin",
-                    secret=SECRET,
-                    keepalive=None,
-                    event_factory=Typed,
-                ) as ami,
+                connect_to(port, event_factory=Typed) as ami,
                 ami.subscribe() as everything,  # the batched path
             ):
                 await ami.send(Action("Ping"))
@@ -132,9 +132,7 @@ async def test_a_subscriber_that_keeps_up_holds_about_one_read_of_events() -> No
     async with fake_server(handler) as (port, _):
         with anyio.fail_after(20):
             async with (
-                ami_client.connect(
-                    "127.0.0.1", port, username="admin", secret=SECRET, keepalive=None
-                ) as ami,
+                connect_to(port) as ami,
                 ami.subscribe(buffer=count + 1) as events,
             ):
                 await ami.send(Action("Ping"))
@@ -203,9 +201,7 @@ async def test_typed_events_reach_every_kind_of_subscriber_unread_until_asked() 
     async with fake_server(handler) as (port, _):
         with anyio.fail_after(5):
             async with (
-                ami_client.connect(
-                    "127.0.0.1", port, username="admin", secret=SECRET, keepalive=None
-                ) as ami,
+                connect_to(port) as ami,
                 ami.subscribe() as everything,
                 ami.subscribe("Newchannel") as named,
                 ami.subscribe(lambda e: e.get("Cause") == "16") as predicate,
@@ -255,9 +251,7 @@ async def test_events_a_pending_action_may_claim_are_read_at_once() -> None:
     async with fake_server(handler) as (port, _):
         with anyio.fail_after(5):
             async with (
-                ami_client.connect(
-                    "127.0.0.1", port, username="admin", secret=SECRET, keepalive=None
-                ) as ami,
+                connect_to(port) as ami,
                 ami.subscribe("Newchannel", "CoreShowChannel") as named,
             ):
                 result = await ami.collect(Action("CoreShowChannels"))
