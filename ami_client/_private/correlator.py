@@ -164,11 +164,14 @@ def every_casing(word: str) -> frozenset[str]:
 _EVENTLIST_CASINGS: Final = every_casing("eventlist")
 
 
-def _field(message: Message, key: str) -> str | None:
-    # Asterisk writes these keys with exactly this casing; the case-insensitive look-up runs
-    # only on a miss (a scan of a small message's keys, a lowered copy of a large one's).
-    value = dict.get(message, key)
-    return value if value is not None else message.get(key)
+def _eventlist(message: Message) -> str | None:
+    """The message's ``EventList`` in any casing, or None. Asterisk writes exactly that casing
+    (manager.c astman_send_listack); another is looked for only if a key is one of them, so a
+    plain answer or a list item costs two C look-ups, not a scan of its keys."""
+    value = dict.get(message, "EventList")
+    if value is None and not _EVENTLIST_CASINGS.isdisjoint(message):
+        value = message.get("EventList")
+    return value
 
 
 class Correlator:
@@ -244,16 +247,10 @@ class Correlator:
         if dict.get(response, "Response") != "Success" and response.is_error:
             del self._pending[action_id]
             return Answered(action_id, response)
-        # Asterisk writes `EventList` so (manager.c astman_send_listack); other casings are
-        # found by the set of every casing.
-        eventlist = dict.get(response, "EventList")
-        if eventlist is None:
-            if _EVENTLIST_CASINGS.isdisjoint(response):
-                if pending.kind is not ActionKind.ORIGINATE:
-                    del self._pending[action_id]  # the common case: a plain answer
-                    return Answered(action_id, response)
-            else:
-                eventlist = response.get("EventList")
+        eventlist = _eventlist(response)
+        if eventlist is None and pending.kind is not ActionKind.ORIGINATE:
+            del self._pending[action_id]  # the common case: a plain answer
+            return Answered(action_id, response)
         eventlist = (eventlist or "").lower()
         if eventlist == "start":
             pending.state = _State.LIST
@@ -279,7 +276,7 @@ class Correlator:
         if state is _State.LIST:
             response = pending.response
             assert response is not None
-            eventlist = _field(event, "EventList")
+            eventlist = _eventlist(event)
             if eventlist is not None:
                 low = eventlist.lower()
                 if low == "complete":
