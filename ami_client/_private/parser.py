@@ -44,7 +44,9 @@ from ami_client._private.message import Banner, Event, Message, Response, _fill,
 from ami_client._private.shapes import MAX_SHAPE_LINES, SHAPES, Shape
 
 __all__ = [
+    "ABSENT",
     "NEED_DATA",
+    "Absent",
     "ConnectionClosed",
     "DeferredEvent",
     "NeedData",
@@ -85,13 +87,23 @@ class ParserState(enum.Enum):
 ReceivedItem = Union[Banner, Message, ConnectionClosed]  # noqa: UP007 (runtime alias on 3.10)
 
 
+class Absent(enum.Enum):
+    """Type of :data:`ABSENT`."""
+
+    ABSENT = "ABSENT"
+
+
+#: What :meth:`DeferredEvent.find` says of a key the event has in no casing.
+ABSENT: Final = Absent.ABSENT
+
+
 class DeferredEvent:
     """An event the parser has framed and checked but not yet split into fields.
 
     Only a parser with ``_defer_events`` set makes these, and only of an event whose first line
     is ``Event: <name>``, whose lines all end in CRLF and which breaks no limit: everything
     that could be an error was decided when it was parsed. :meth:`message` reads the fields
-    (and gives the same message the parser would have made); :meth:`get` finds one field's
+    (and gives the same message the parser would have made); :meth:`find` finds one field's
     value in the text without reading the others.
 
     Attributes:
@@ -116,13 +128,11 @@ class DeferredEvent:
                     return cast(Event, _shaped(shape, found))
         return cast(Event, _message_of_lines(text[:-4].split("\r\n"), Event))
 
-    def get(self, key: str) -> str | None:
-        """The first value of the field whose key is exactly ``key`` (casing included).
-
-        ``None`` if no field has exactly that key, and for a key that this search cannot
-        answer (empty, or holding ``:``, CR or LF): look in :meth:`message` then, which also
-        finds other casings.
-        """
+    def find(self, key: str) -> str | Absent | None:
+        """What the text alone says of field ``key``: the first value of the field whose key is
+        exactly ``key`` (casing included); :data:`ABSENT` if no field has it in any casing; or
+        ``None`` when only :meth:`message` can tell (another casing is there, or ``key`` is one
+        this search cannot answer: empty, or holding ``:``, CR or LF)."""
         search = _FINDERS.get(key)
         if search is None:
             if key == "Event":
@@ -131,7 +141,9 @@ class DeferredEvent:
             if search is None:
                 return None
         found = search(self.text)
-        return None if found is None else found[1]
+        if found is not None:
+            return found[1]
+        return ABSENT if self.lacks(key) else None
 
     def lacks(self, key: str) -> bool:
         """True if no field has ``key`` in any casing (so :meth:`message` would not have it
@@ -148,7 +160,7 @@ class DeferredEvent:
         return f"<DeferredEvent {self.name!r}, {len(self.text)} characters>"
 
 
-# Key -> the search DeferredEvent.get uses: the first line that starts with `Key:` (a line's key
+# Key -> the search DeferredEvent.find uses: the first line that starts with `Key:` (a line's key
 # ends at its first colon, so that line's key is exactly `Key`; CRLF only ever separates lines,
 # and the first line is `Event: ...`), one optional space, and the value up to the CRLF (no
 # line of a deferred event holds a bare LF).

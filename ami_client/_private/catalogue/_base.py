@@ -29,7 +29,7 @@ from ami_client._private.catalogue._convert import (
 )
 from ami_client._private.errors import LocalProtocolError
 from ami_client._private.message import Event, Message
-from ami_client._private.parser import DeferredEvent
+from ami_client._private.parser import ABSENT, DeferredEvent
 from ami_client._private.serializer import Action
 
 __all__ = [
@@ -298,11 +298,11 @@ class TypedEvent:
         """The raw text of field ``key`` (case-insensitive), or ``default``."""
         deferred = self._deferred
         if deferred is not None:
-            value = deferred.get(key)  # the exact casing, found in the text
-            if value is not None:
-                return value
-            if deferred.lacks(key):  # in no casing: no need to read the message
+            found = deferred.find(key)  # from the text, if it can tell
+            if found is ABSENT:
                 return default
+            if found is not None:
+                return found
         value = _dict_get(self.message, key)  # the exact casing: one C look-up
         return value if value is not None else self.message.get(key, default)
 
@@ -314,20 +314,19 @@ class TypedEvent:
         """
         deferred = self._deferred
         if deferred is not None:
-            value = deferred.get(key)
-            if value is not None:
-                return value
-            if deferred.lacks(key):
+            found = deferred.find(key)
+            if found is ABSENT:
                 raise KeyError(key)
+            if found is not None:
+                return found
         return self.message[key]
 
     def __contains__(self, key: object) -> bool:
         deferred = self._deferred
         if deferred is not None and isinstance(key, str):
-            if deferred.get(key) is not None:
-                return True
-            if deferred.lacks(key):
-                return False
+            found = deferred.find(key)
+            if found is not None:
+                return found is not ABSENT
         return key in self.message
 
     @classmethod
