@@ -104,8 +104,18 @@ _WRITE_HIGH_WATER: Final = 1024 * 1024
 _DEFAULT_LOGOFF_TIMEOUT: Final = 2.0
 _DEFAULT_KEEPALIVE: Final = Keepalive()
 _dict_get = dict.get
-# An event's ActionID in another casing than Asterisk's is looked up only if it has one.
 _ACTIONID_CASINGS: Final = every_casing("actionid")
+
+
+def _action_id(message: Message) -> str | None:
+    """The message's ActionID in any casing, or None. Asterisk writes `ActionID`; another
+    casing (a proxy, another server) is looked for only if a key is one of them."""
+    value = _dict_get(message, "ActionID")
+    if value is None and not _ACTIONID_CASINGS.isdisjoint(message):
+        value = message.action_id
+    return value
+
+
 # Actions whose settings are re-applied after a reconnect (_remember_session_action).
 _SESSION_ACTIONS: Final = frozenset({"events", "filter"})
 # Serialized actions kept for sending again (AMIClient._serialize): how many, how large each.
@@ -783,11 +793,7 @@ class AMIClient:
             if kind is Event:
                 events += 1
                 if waiters:
-                    # Asterisk writes `ActionID`; any other casing (a proxy, another server)
-                    # costs a case-insensitive look-up, and only while actions are in flight.
-                    action_id = _dict_get(message, "ActionID")
-                    if action_id is None and not _ACTIONID_CASINGS.isdisjoint(message):
-                        action_id = message.action_id
+                    action_id = _action_id(message)
                     if action_id is not None:
                         outcome = correlator.receive(message, action_id)
                         if outcome is not None:
@@ -798,13 +804,10 @@ class AMIClient:
                     name = _dict_get(message, "Event")
                     self._offer_named(name if name is not None else message.name, message, typed)
             elif kind is Response:
-                action_id = _dict_get(message, "ActionID")
-                if action_id is None:
-                    action_id = message.action_id
+                action_id = _action_id(message)
                 # waiters and the correlator hold the same ActionIDs (added and removed
                 # together); the dict look-up is the cheaper test.
-                waiter = waiters.get(action_id) if action_id is not None else None
-                if waiter is not None:
+                if action_id is not None and (waiter := waiters.get(action_id)) is not None:
                     outcome = correlator.receive(message, action_id)
                     if type(outcome) is Answered:  # the common case, inline
                         del waiters[action_id]
