@@ -417,12 +417,12 @@ class Parser:
         update = _dict_update
         recent = self._recent_shapes
         defer = self._defer_events
-        if defer:
-            # Every LF of the region ends a CRLF (so no message of it has bare-LF endings): then
-            # one count of the region spares a count of each deferred event.
-            crlf_only = text.count("\n") == text.count("\r\n")
-            # A message this long holds too few LFs to break max_fields (each line has one).
-            few_lines = max_fields + 1
+        # Whether every LF of the region ends a CRLF (so no message of it has bare-LF endings):
+        # one count of the region then spares a count of each deferred event. Counted at the
+        # first event, so a region of responses only (a Ping flood) is not counted at all.
+        crlf_only: bool | None = None
+        # A message this long holds too few LFs to break max_fields (each line has one).
+        few_lines = max_fields + 1
         new_deferred = _object_new
         startswith = text.startswith
         pos = 0
@@ -433,6 +433,8 @@ class Parser:
                 end = find("\r\n\r\n", pos) + 4
                 if 3 < end <= pos + quick_end:
                     block = text[pos:end]
+                    if crlf_only is None:
+                        crlf_only = text.count("\n") == text.count("\r\n")
                     if crlf_only and end - pos <= few_lines:
                         checked = True
                     else:
