@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Final, Union
 
 from ami_client._private.errors import LocalProtocolError
@@ -68,7 +68,7 @@ class Action:
     The ``ActionID`` is normally left to the client, which makes it unique per connection.
     """
 
-    __slots__ = ("_fields", "name")
+    __slots__ = ("_fields", "_wire", "name")
 
     def __init__(
         self,
@@ -96,8 +96,43 @@ class Action:
             else:
                 out.append((key, _value_text(key, value)))
         self._fields = tuple(out)
-        # Validate now, so a bad action fails where it is built, not where it is sent.
-        serialize_action(self, action_id=None)
+        # Validate now, so a bad action fails where it is built, not where it is sent; and keep
+        # the bytes, so sending it (again and again) encodes nothing.
+        self._wire = self._encode()
+
+    def _encode(self) -> tuple[str, bytes | None]:
+        """(the name encoded, the bytes to send but the ActionID and the end, or None).
+
+        The bytes are ``serialize_action(self, None)`` less the blank line that ends it, plus
+        ``ActionID: ``, for :meth:`_frame` to complete. None for an action with an ActionID of
+        its own, or no room for that line.
+        """
+        data = serialize_action(self, action_id=None)
+        if self.action_id is not None or len(self._fields) + 2 > MAX_ACTION_FIELDS:
+            return self.name, None
+        return self.name, data[:-2] + b"ActionID: "
+
+    def _frame(self, next_id: Callable[[], str]) -> tuple[str, bytes]:
+        """The ActionID and bytes to send this action with: exactly what ``serialize_action``
+        makes with ``next_id()`` as the ActionID, unless it has its own (then ``next_id`` is
+        not called). Encoded once, when the action was made (or renamed).
+
+        Raises:
+            LocalProtocolError: as ``serialize_action`` does, for an action that has no room
+                for the ActionID line.
+        """
+        name, head = self._wire
+        if head is not None and name is self.name:  # sent as it was made, with our ActionID
+            action_id = next_id()
+            return action_id, head + action_id.encode() + b"\r\n\r\n"
+        if name is not self.name:  # renamed since (the name can be reassigned)
+            self._wire = self._encode()
+            return self._frame(next_id)
+        own_id = self.action_id
+        if own_id is not None:
+            return own_id, serialize_action(self, None)
+        action_id = next_id()
+        return action_id, serialize_action(self, action_id)  # raises: one field too many
 
     @property
     def fields(self) -> tuple[tuple[str, str], ...]:
@@ -206,14 +241,18 @@ class ActionIdGenerator:
     and in events that echo the ActionID.
     """
 
-    __slots__ = ("_counter", "prefix")
+    __slots__ = ("next_id", "prefix")
 
     def __init__(self, prefix: str | None = None) -> None:
         self.prefix = prefix if prefix is not None else os.urandom(4).hex()
         if _BAD_VALUE.search(self.prefix):
             raise LocalProtocolError(f"invalid ActionID prefix {self.prefix!r}")
-        self._counter = itertools.count(1)
+        #: The next ActionID, as calling the generator gives it, but made in C with no Python
+        #: frame (``prefix-1``, ``prefix-2``...): for a client sending thousands of actions.
+        self.next_id: Callable[[], str] = map(
+            f"{self.prefix}-".__add__, map(str, itertools.count(1))
+        ).__next__
 
     def __call__(self) -> str:
         """The next ActionID."""
-        return f"{self.prefix}-{next(self._counter)}"
+        return self.next_id()

@@ -187,6 +187,27 @@ async def test_user_action_id_in_flight_is_refused() -> None:
         assert [m.action_id for m in peers[0].received[1:3]] == ["mine", "other"]
 
 
+async def test_a_callers_action_id_that_looks_like_ours_is_stepped_over() -> None:
+    async def handler(peer: Peer) -> None:
+        await peer.login()
+        first = await peer.read_action()
+        second = await peer.read_action()
+        await peer.reply(second)
+        await peer.reply(first)
+        await peer.serve_forever()
+
+    async with fake_server(handler) as (port, peers):
+        with anyio.fail_after(5):
+            async with client(port) as ami, anyio.create_task_group() as tg:
+                taken = f"{ami._ids.prefix}-3"  # the login took 1, so the next of ours is 2
+                ami._ids.next_id()  # ... now 3: the one the caller took
+                tg.start_soon(ami.send, Action("Ping", ActionID=taken))
+                await anyio.wait_all_tasks_blocked()
+                answer = await ami.send(Action("Ping"))
+                assert answer.action_id == f"{ami._ids.prefix}-4"
+        assert [m.action_id for m in peers[0].received[1:3]] == [taken, answer.action_id]
+
+
 async def test_eventlist_cancelled_and_bounded() -> None:
     async def handler(peer: Peer) -> None:
         await peer.login()

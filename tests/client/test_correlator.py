@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 from ami_client import Event, LocalProtocolError, Message, Response
 from ami_client._private.correlator import (
     ActionKind,
-    Answered,
     Correlator,
     ListDone,
     ListFailed,
@@ -58,7 +57,8 @@ def test_core_show_channels_transcript_collects_items_and_completion() -> None:
     assert [e.name for e in done.items] == ["CoreShowChannel"] * 4
     assert done.complete.name == "CoreShowChannelsComplete"
     assert done.complete["ListItems"] == str(len(done.items))
-    answered = {o.action_id: o.response.status for o in outcomes if isinstance(o, Answered)}
+    # A plain answer's outcome is the response itself.
+    answered = {o.action_id: o.status for o in outcomes if isinstance(o, Response)}
     assert answered == {"login-1": "Success", "logoff-1": "Goodbye"}
     assert len(correlator) == 0
 
@@ -76,7 +76,7 @@ def test_originate_transcript_waits_for_originate_response() -> None:
     assert done[0].event.name == "OriginateResponse"
     assert done[0].event["Response"] == "Success"
     # Nothing else answered the Originate: its own response alone did not end it.
-    assert [o.action_id for o in outcomes if isinstance(o, Answered)] == ["login-1", "logoff-1"]
+    assert [o.action_id for o in outcomes if isinstance(o, Response)] == ["login-1", "logoff-1"]
 
 
 def test_restricted_transcript_errors_and_empty_list() -> None:
@@ -85,9 +85,7 @@ def test_restricted_transcript_errors_and_empty_list() -> None:
     for action_id in actions:
         correlator.start(action_id)
     outcomes = feed(correlator, messages)
-    errors = [
-        o.response["Message"] for o in outcomes if isinstance(o, Answered) and o.response.is_error
-    ]
+    errors = [o["Message"] for o in outcomes if isinstance(o, Response) and o.is_error]
     assert errors == ["Permission denied", "Permission denied"]
     (empty,) = [o for o in outcomes if isinstance(o, ListDone)]
     assert empty.items == ()
@@ -99,8 +97,8 @@ def test_command_transcript_plain_responses_with_output() -> None:
     correlator = Correlator()
     for action_id in actions:
         correlator.start(action_id)
-    outcomes = [o for o in feed(correlator, messages) if isinstance(o, Answered)]
-    by_id = {o.action_id: o.response for o in outcomes}
+    outcomes = [o for o in feed(correlator, messages) if isinstance(o, Response)]
+    by_id = {o.action_id: o for o in outcomes}
     outputs = [r for r in by_id.values() if r.get("Output") is not None]
     assert outputs, by_id
     assert any(r.is_error for r in outputs)  # 'core show nonsense'
@@ -117,7 +115,7 @@ def test_duplicate_action_id_is_refused_and_forget_drops_late_answers() -> None:
     late = Response([("Response", "Success"), ("ActionID", "a")])
     assert correlator.receive(late) is None
     correlator.start("a")  # free again
-    assert correlator.receive(late) == Answered("a", late)
+    assert correlator.receive(late) is late
 
 
 def test_stream_kind_hands_out_items_and_cancelled_list_fails() -> None:
@@ -162,7 +160,7 @@ def test_eventlist_in_any_casing_starts_a_list_and_nothing_else_does(
     assert correlator.receive(done) == ListDone("l", start, (), done)
     correlator.start("p")
     plain = Response([("Response", "Success"), ("ActionID", "p"), (extra, "start")])
-    assert correlator.receive(plain) == Answered("p", plain)
+    assert correlator.receive(plain) is plain
 
 
 # -- every interleaving -------------------------------------------------------------------------
@@ -197,9 +195,9 @@ def script(action_id: str, kind: str, n_items: int) -> list[Message]:
 
 def expected(action_id: str, kind: str, messages: list[Message]) -> Outcome:
     if kind in ("plain", "error"):
-        return Answered(action_id, messages[0])  # type: ignore[arg-type]
+        return messages[0]  # type: ignore[return-value]
     if kind == "userevent":
-        return Answered(action_id, messages[1])  # type: ignore[arg-type]
+        return messages[1]  # type: ignore[return-value]
     if kind == "list":
         return ListDone(action_id, messages[0], tuple(messages[1:-1]), messages[-1])  # type: ignore[arg-type]
     if kind == "cancelled":
@@ -246,9 +244,13 @@ def test_any_interleaving_gives_each_action_its_own_answer(
         queue = live[data.draw(st.integers(0, len(live) - 1))]
         outcome = correlator.receive(queue.pop(0))
         if outcome is not None:
-            assert outcome.action_id not in got
-            got[outcome.action_id] = outcome
+            answered = outcome.action_id
+            assert answered is not None
+            assert answered not in got
+            got[answered] = outcome
         live = [q for q in live if q]
     assert got == wanted
+    for action_id, outcome in wanted.items():  # a plain answer: that very response
+        assert not isinstance(outcome, Response) or got[action_id] is outcome
     assert not forgotten & set(got)
     assert len(correlator) == 0

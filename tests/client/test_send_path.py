@@ -1,5 +1,5 @@
-"""The send path's shortcut: an action serialized once and sent again must be the very bytes
-``serialize_action`` makes, and refused where ``serialize_action`` refuses it."""
+"""The send path's shortcut: an action encodes itself once, when it is made; what it then
+sends must be the very bytes ``serialize_action`` makes, and refused where that refuses it."""
 
 from __future__ import annotations
 
@@ -7,9 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import ami_client
 from ami_client import Action, LocalProtocolError
-from ami_client._private.client import _WIRE_CACHE_ENTRIES
 from ami_client._private.serializer import MAX_ACTION_FIELDS, ActionIdGenerator, serialize_action
 
 KEYS = st.text(
@@ -21,57 +19,47 @@ VALUES = st.text(
 )
 
 
-def client() -> ami_client.AMIClient:
-    return ami_client.AMIClient(username="admin", secret="secret")
-
-
 @given(
     name=KEYS,
-    fields=st.lists(
-        st.tuples(KEYS.filter(lambda k: k.lower() not in ("action", "actionid")), VALUES),
-        max_size=8,
-    ),
+    fields=st.lists(st.tuples(KEYS.filter(lambda k: k.lower() != "action"), VALUES), max_size=8),
 )
-def test_same_bytes_as_the_serializer_first_and_again(
+def test_same_bytes_as_the_serializer_every_time(
     name: str, fields: list[tuple[str, str]]
 ) -> None:
-    ami = client()
     ids = ActionIdGenerator()
     action = Action(name, fields)
-    for _ in range(2):  # the first time fills the cache, the second reads it
-        action_id = ids()
-        assert ami._serialize(action, action_id) == serialize_action(action, action_id)
+    own_id = action.action_id  # a generated key may spell `actionid`
+    for n in (1, 2):  # sending again reuses the bytes made with the action
+        expected_id = own_id if own_id is not None else f"{ids.prefix}-{n}"
+        action_id, data = action._frame(ids.next_id)
+        assert action_id == expected_id
+        assert data == serialize_action(action, action_id)
+    if own_id is not None:
+        assert ids() == f"{ids.prefix}-1"  # its own ActionID: no ID of ours was taken
 
 
-def test_an_action_changed_after_sending_is_serialized_anew() -> None:
-    ami = client()
+def test_a_renamed_action_is_encoded_anew() -> None:
+    ids = ActionIdGenerator("x")
     action = Action("Getvar", Channel="PJSIP/1-0001", Variable="A")
-    ami._serialize(action, "x-1")
+    action._frame(ids.next_id)
     action.name = "Setvar"  # Action's attributes can be reassigned
-    assert ami._serialize(action, "x-2") == serialize_action(action, "x-2")
-    assert b"Action: Setvar\r\n" in ami._serialize(action, "x-3")
+    action_id, data = action._frame(ids.next_id)
+    assert data == serialize_action(action, action_id)
+    assert data.startswith(b"Action: Setvar\r\n")
 
 
 def test_too_many_fields_with_the_action_id_is_refused_like_the_serializer() -> None:
-    ami = client()
+    ids = ActionIdGenerator("x")
     fits = Action("UserEvent", [(f"K{i}", "v") for i in range(MAX_ACTION_FIELDS - 2)])
-    assert ami._serialize(fits, "x-1") == serialize_action(fits, "x-1")
-    # Valid alone (127 lines), one too many with the ActionID the client adds.
+    action_id, data = fits._frame(ids.next_id)
+    assert data == serialize_action(fits, action_id)
+    # Valid alone (128 lines, so it can be made), one too many with the ActionID added.
     full = Action("UserEvent", [(f"K{i}", "v") for i in range(MAX_ACTION_FIELDS - 1)])
+    assert serialize_action(full, None).count(b"\r\n") == MAX_ACTION_FIELDS + 1
     with pytest.raises(LocalProtocolError, match="fields"):
         serialize_action(full, "x-2")
     with pytest.raises(LocalProtocolError, match="fields"):
-        ami._serialize(full, "x-2")
-
-
-def test_the_cache_is_bounded() -> None:
-    ami = client()
-    for n in range(3 * _WIRE_CACHE_ENTRIES):
-        action = Action("UserEvent", UserEvent=f"e{n}")
-        assert ami._serialize(action, f"x-{n}") == serialize_action(action, f"x-{n}")
-    assert len(ami._wire_cache) == _WIRE_CACHE_ENTRIES
-    # A large action is sent but not kept.
-    big = Action("UserEvent", [(f"K{i}", "v" * 500) for i in range(20)])
-    ami._wire_cache.clear()
-    assert ami._serialize(big, "x-big") == serialize_action(big, "x-big")
-    assert not ami._wire_cache
+        full._frame(ids.next_id)
+    # With its own ActionID among the fields it fits.
+    own = Action("UserEvent", [(f"K{i}", "v") for i in range(MAX_ACTION_FIELDS - 2)], ActionID="a")
+    assert own._frame(ids.next_id) == ("a", serialize_action(own, None))

@@ -127,6 +127,16 @@ def test_action_ids_unique_per_connection() -> None:
     assert other.prefix != generate.prefix or other() not in ids
 
 
+def test_action_id_next_id_shares_the_sequence() -> None:
+    generate = ActionIdGenerator("p{x}")  # braces in a prefix are plain characters
+    assert [generate(), generate.next_id(), generate(), generate.next_id()] == [
+        "p{x}-1",
+        "p{x}-2",
+        "p{x}-3",
+        "p{x}-4",
+    ]
+
+
 def test_serialize_message_for_servers() -> None:
     event = Event([("Event", "Hangup"), ("Cause", "16"), ("Cause-txt", "Normal Clearing")])
     data = serialize_message(event)
