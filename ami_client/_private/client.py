@@ -118,11 +118,12 @@ def _action_id(message: Message) -> str | None:
     return value
 
 
-# Actions whose settings are re-applied after a reconnect (_remember_session_action).
+# Actions with more to do than send and wait (AMIClient._send_session_action): Logoff, and
+# those whose settings are re-applied after a reconnect (_remember_session_action).
 # (ConnectionState.RECONNECTING through its class costs ~190 ns on 3.11: see correlator.)
 _RECONNECTING: Final = ConnectionState.RECONNECTING
 _CONNECTED: Final = ConnectionState.CONNECTED
-_SESSION_ACTIONS: Final = frozenset({"events", "filter"})
+_SESSION_ACTIONS: Final = frozenset({"logoff", "events", "filter"})
 
 
 @runtime_checkable
@@ -193,19 +194,22 @@ def generic_events(event: Event) -> Event:
 
 class _Waiter(Pending):
     """One action in flight: the correlator's entry for it, and where the reader leaves its
-    outcome for the sender. Made empty, as a :class:`Pending` (COLLECT kind):
-    :meth:`AMIClient._submit` sets its ActionID and wake-up.
+    outcome for the sender. :meth:`AMIClient._submit` sets its ActionID and wake-up.
 
     The sender is woken by a bare future on asyncio (an anyio.Event there is an asyncio.Event
     and a future behind a backend look-up, for one wake-up), by an anyio.Event elsewhere (trio).
     """
 
-    future: asyncio.Future[None] | None = None
-    event: anyio.Event | None = None
-    answered = False  # the sender was woken (an answer, or a list stream started)
-    done = False  # nothing more will come for this action
-    outcome: Outcome | None = None
-    error: BaseException | None = None
+    __slots__ = ("answered", "done", "error", "event", "future", "outcome")
+
+    def __init__(self, kind: ActionKind = COLLECT) -> None:
+        Pending.__init__(self, "", kind)
+        self.future: asyncio.Future[Outcome | None] | None = None
+        self.event: anyio.Event | None = None
+        self.answered = False  # the sender was woken (an answer, or a list stream started)
+        self.done = False  # nothing more will come for this action
+        self.outcome: Outcome | None = None
+        self.error: BaseException | None = None
 
     async def wait(self) -> None:
         """Until :meth:`wake` (cancellable: anyio cancels a task waiting on a future)."""
@@ -232,10 +236,18 @@ class _Waiter(Pending):
         self.error = error
         future = self.future  # wake(), inline: this runs for every answer
         if future is not None:
-            if not future.done():
-                future.set_result(None)
+            if not future.done():  # done: the waiting sender was cancelled
+                future.set_result(outcome)  # (the sender's fast path reads it from there)
         elif self.event is not None:
             self.event.set()
+
+    def result(self) -> Outcome:
+        """The outcome, once answered; raises the error that ended the action instead."""
+        if self.error is not None:
+            raise self.error
+        outcome = self.outcome
+        assert outcome is not None
+        return outcome
 
     def deliver(self, outcome: Outcome) -> None:
         """What the correlator said about this action (the reader calls it)."""
@@ -270,9 +282,8 @@ class _Link:
         # task -- the first send of each turn of the event loop only: the sends after it in the
         # same turn (many tasks sending at once) go to wbuf, and the writer flushes them all in
         # one write rather than one system call each.
-        self.write_nowait: Callable[[bytes], bool] | None = (
-            getattr(transport, "write_nowait", None) if self.loop is not None else None
-        )
+        write_nowait = getattr(transport, "write_nowait", None) if self.loop is not None else None
+        self.write_nowait: Callable[[bytes], bool] = write_nowait or _refuse
         self.wrote_this_turn = False
         self.writer_wake: anyio.Event | None = None
         self.drained: anyio.Event | None = None
@@ -917,8 +928,7 @@ class AMIClient:
         if len(link.wbuf) > _WRITE_HIGH_WATER:
             await self._drain(link)
         if waiter is None:
-            waiter = _Waiter()
-            waiter.kind = kind
+            waiter = _Waiter(kind)
         self._submit(link, action, waiter)
         try:
             future = waiter.future
@@ -929,10 +939,7 @@ class AMIClient:
         finally:
             if not waiter.answered:
                 self._abandon(link, waiter)
-        if waiter.error is not None:
-            raise waiter.error
-        assert waiter.outcome is not None
-        return waiter.outcome
+        return waiter.result()
 
     async def _drain(self, link: _Link) -> None:
         """Until the write buffer is back under its high-water mark (the server reads again)."""
@@ -953,13 +960,10 @@ class AMIClient:
         if link.failure is not None:
             raise self._lost(link.failure)
         waiters = link.waiters
-        next_id = self._ids.next_id
-        action_id, data = action._frame(next_id)
-        while action_id in waiters and action.action_id is None:
-            action_id, data = action._frame(next_id)  # a caller's ActionID looks like ours
-        waiter.action_id = action_id
+        action_id, data = action._frame(self._ids.next_id)
         if action_id in waiters:
-            link.correlator.add(waiter)  # raises: the caller's ActionID is in flight
+            action_id, data = self._free_action_id(link, action, waiter, action_id)
+        waiter.action_id = action_id
         waiters[action_id] = waiter  # the ID is free: what Correlator.add does after its check
         loop = link.loop
         if loop is not None:
@@ -968,24 +972,31 @@ class AMIClient:
             waiter.event = anyio.Event()
         # The bytes go to the transport or into the buffer whole. Straight to the transport
         # only while wbuf is empty: bytes must leave in order.
-        write_nowait = link.write_nowait
-        if (
-            write_nowait is not None
-            and not link.wbuf
-            and not link.wrote_this_turn
-            and write_nowait(data)
-        ):
-            link.wrote_this_turn = True
-            assert loop is not None
-            loop.call_soon(link.new_turn)
-        else:
+        if link.wbuf or link.wrote_this_turn or not link.write_nowait(data):
             link.wbuf += data
             wake = link.writer_wake
             if wake is not None:
                 link.writer_wake = None
                 wake.set()
+        else:
+            link.wrote_this_turn = True
+            # (write_nowait took it: only asyncio transports have one, so there is a loop)
+            loop.call_soon(link.new_turn)  # type: ignore[union-attr]
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug("sent %r as ActionID %s", action, action_id)
+
+    def _free_action_id(
+        self, link: _Link, action: Action, waiter: _Waiter, action_id: str
+    ) -> tuple[str, bytes]:
+        """(``_submit``, when ``action_id`` is in flight already) Refuse a caller's ActionID;
+        step over one of ours that a caller's ActionID took."""
+        if action.action_id is not None:
+            waiter.action_id = action_id
+            link.correlator.add(waiter)  # raises: the caller's ActionID is in flight
+        data = b""
+        while action_id in link.waiters:
+            action_id, data = action._frame(self._ids.next_id)
+        return action_id, data
 
     def _abandon(self, link: _Link, waiter: _Waiter) -> None:
         """The sender was cancelled: forget the action; its answer, if it comes, is dropped."""
@@ -1017,9 +1028,8 @@ class AMIClient:
         link = self._link
         if link is None or link.failure is not None or self._state is not _CONNECTED:
             link = self._usable_link()  # raises, unless reconnected already
-        name = act.name.lower()
-        if name == "logoff":
-            link.goodbye = True  # the server closes after Goodbye: an end, not a failure
+        if act.name.lower() in _SESSION_ACTIONS:
+            return await self._send_session_action(link, act, raise_on_error)
         # What _request_on does, inline: one coroutine frame less for every action sent.
         if len(link.wbuf) > _WRITE_HIGH_WATER:
             await self._drain(link)
@@ -1028,24 +1038,28 @@ class AMIClient:
         try:
             future = waiter.future
             if future is not None:
-                await future
+                outcome = await future
             else:
                 await waiter.wait()
+                outcome = waiter.outcome
         finally:
             if not waiter.answered:
                 self._abandon(link, waiter)
-        if waiter.error is not None:
-            raise waiter.error
-        outcome = waiter.outcome
-        assert outcome is not None
         if type(outcome) is Response and _dict_get(outcome, "Response") == "Success":
-            result: Response | EventListResult = outcome  # the common case, at once
-        else:
-            result = self._result(outcome, raise_on_error)
-            if result.is_error:
-                return result
-        if name in _SESSION_ACTIONS:
-            self._remember_session_action(act)
+            return outcome  # the common case, at once
+        return self._result(waiter.result(), raise_on_error)
+
+    async def _send_session_action(
+        self, link: _Link, action: Action, raise_on_error: bool
+    ) -> Response | EventListResult:
+        """``send`` for Logoff, and for the Events and Filter settings that a reconnect
+        re-applies (see _remember_session_action)."""
+        name = action.name.lower()
+        if name == "logoff":
+            link.goodbye = True  # the server closes after Goodbye: an end, not a failure
+        result = self._result(await self._request_on(link, action, COLLECT), raise_on_error)
+        if not result.is_error:
+            self._remember_session_action(action)
         return result
 
     async def collect(self, action: ActionLike, *, raise_on_error: bool = True) -> EventListResult:
@@ -1201,6 +1215,11 @@ class AMIClient:
         )
 
 
+def _refuse(data: bytes) -> bool:
+    """The write_nowait of a transport without one: every send goes through the writer."""
+    return False
+
+
 def _unsent(link: _Link) -> int:
     """Bytes not written to the socket yet: ours, and the transport's own buffer if any."""
     size = getattr(link.transport, "write_buffer_size", None)
@@ -1218,11 +1237,12 @@ def _without_action_id(action: Action) -> Action:
 
 
 class _StreamWaiter(_Waiter):
-    item_wake: anyio.Event | None = None
-    overflowed = False
+    __slots__ = ("buffer", "item_wake", "max_buffer", "overflowed")
 
     def __init__(self, max_buffer: int) -> None:
-        self.kind = STREAM
+        super().__init__(STREAM)
+        self.item_wake: anyio.Event | None = None
+        self.overflowed = False
         self.buffer: deque[Event] = deque()
         self.max_buffer = max_buffer
 

@@ -184,6 +184,17 @@ _dict_new = dict.__new__
 _dict_update = dict.update
 _object_new = object.__new__
 _NO_SHAPES: Final[dict[str, list[Shape]]] = {}
+
+
+def _never(text: str, pos: int) -> None:
+    return None
+
+
+# The route of an event's first line while events are deferred: a shape that matches nothing.
+_DEFER: Final[Shape] = (_never, (), Event, False)
+# First lines a parser remembers routes for. Asterisk 22 has a few hundred kinds of messages;
+# a server inventing new first lines forever makes the table start again, nothing worse.
+_MAX_ROUTES: Final = 4096
 # A message ends at an empty line; Asterisk writes CRLF, but bare LF is tolerated.
 _TERMINATOR: Final = re.compile(rb"(\n\r?\n)")
 # `Response: Follows` (Asterisk 13 and older answer `Command` this way) as a message's first line.
@@ -218,11 +229,22 @@ class Parser:
         self._quick_len = min(limits.max_line_length, limits.max_message_size - 4)
         # A learned shape has at most MAX_SHAPE_LINES lines: only use shapes if that is allowed.
         self._use_shapes = limits.max_fields >= MAX_SHAPE_LINES
-        # Hand out events as DeferredEvent (see the module docstring). Only for a caller that
-        # handles them (the client, for typed events): the public methods' types leave them out.
-        self._defer_events = False
-        # First line -> the shape this parser matched last among several for that line.
-        self._recent_shapes: dict[str, Shape] = {}
+        # First line -> how the last message starting with it was read: by a learned shape (the
+        # one that matched it, among several for `Response: Success`), or _DEFER.
+        self._routes: dict[str, Shape] = {}
+        self._defer = False
+
+    @property
+    def _defer_events(self) -> bool:
+        """Hand out events as DeferredEvent (see the module docstring). Only for a caller that
+        handles them (the client, for typed events): the public methods' types leave them out.
+        """
+        return self._defer
+
+    @_defer_events.setter
+    def _defer_events(self, defer: bool) -> None:
+        self._defer = defer
+        self._routes.clear()  # events' routes change
 
     # -- public API ----------------------------------------------------------------------------
 
@@ -415,8 +437,7 @@ class Parser:
         shapes_for = SHAPES.by_head.get if self._use_shapes else _NO_SHAPES.get
         new = _dict_new
         update = _dict_update
-        recent = self._recent_shapes
-        defer = self._defer_events
+        defer = self._defer
         # Whether every LF of the region ends a CRLF (so no message of it has bare-LF endings):
         # one count of the region then spares a count of each deferred event. Counted at the
         # first event, so a region of responses only (a Ping flood) is not counted at all.
@@ -424,10 +445,16 @@ class Parser:
         # A message this long holds too few LFs to break max_fields (each line has one).
         few_lines = max_fields + 1
         new_deferred = _object_new
-        startswith = text.startswith
+        routes = self._routes
+        route_of = routes.get
         pos = 0
         while pos < size:
-            if defer and startswith("Event: ", pos):
+            # A message's first line says how it was read last time (its route): by a learned
+            # shape, whose one C-level match reads it whole; or, for an event while events are
+            # deferred, kept as text. One dict look-up per message either way.
+            head = text[pos : find("\r\n", pos)]
+            route = route_of(head)
+            if route is _DEFER:
                 # Frame and check it exactly as the line-by-line path below would, keep its
                 # text for later (see DeferredEvent). A check that fails: that path decides.
                 end = find("\r\n\r\n", pos) + 4
@@ -442,45 +469,33 @@ class Parser:
                         checked = newlines - 2 < max_fields and newlines == block.count("\r\n")
                     if checked:
                         deferred = new_deferred(DeferredEvent)
-                        deferred.name = text[pos + 7 : find("\r\n", pos)]
+                        deferred.name = head[7:]
                         deferred.text = block
                         append(deferred)
                         pos = end
                         continue
-            # A message shaped like one read before: one C-level match reads it whole.
-            head = text[pos : find("\r\n", pos)]
-            shapes = shapes_for(head)
-            if shapes is not None:
-                if len(shapes) == 1:
-                    shape = shapes[0]
-                    found = shape[0](text, pos)
-                else:
-                    # Several kinds share this first line (`Response: Success`): try the one
-                    # this connection matched last first (a Ping flood is all one kind). At
-                    # most one shape can match a message, so the order changes nothing else.
-                    tried = shape = recent.get(head) or shapes[0]
-                    found = shape[0](text, pos)
-                    if found is None:
-                        for shape in shapes:
-                            if shape is not tried:
-                                found = shape[0](text, pos)
-                                if found is not None:
-                                    recent[head] = shape
-                                    break
-                if found is not None:
-                    end = found.end()
-                    if end - pos <= quick_end:
-                        # _shaped(shape, found), inline: this is the parser's hottest line.
-                        _, keys, kind, repeats = shape
-                        message = new(kind)
-                        # One group per key, by construction: no need to pay for strict=.
-                        if repeats:
-                            _fill(message, tuple(zip(keys, found.groups())))  # noqa: B905
-                        else:
-                            update(message, zip(keys, found.groups()))  # noqa: B905
-                        append(message)
-                        pos = end
-                        continue
+            elif route is not None:
+                found = route[0](text, pos)
+                if found is not None and (end := found.end()) - pos <= quick_end:
+                    # _shaped(route, found), inline: this is the parser's hottest line.
+                    message = new(route[2])
+                    # One group per key, by construction: no need to pay for strict=.
+                    if route[3]:
+                        _fill(message, tuple(zip(route[1], found.groups())))  # noqa: B905
+                    else:
+                        update(message, zip(route[1], found.groups()))  # noqa: B905
+                    append(message)
+                    pos = end
+                    continue
+            elif defer and head.startswith("Event: "):
+                self._route(head, _DEFER)
+                continue  # again, by that route
+            if route is not _DEFER and shapes_for(head) is not None:
+                # Several kinds share some first lines (`Response: Success`): the others.
+                end = self._read_by_other_shapes(text, pos, head, route, quick_end)
+                if end:
+                    pos = end
+                    continue
             # Otherwise read this one message line by line (and learn its shape).
             start = pos
             end = find("\r\n\r\n", pos)
@@ -513,6 +528,30 @@ class Parser:
                 self._parse_region_slowly(region[self._byte_offset(text, region, start) :])
                 return
             append(_message_of_lines(lines, kind))
+
+    def _read_by_other_shapes(
+        self, text: str, pos: int, head: str, tried: Shape | None, quick_end: int
+    ) -> int:
+        """Read the message at ``pos`` by a shape learned for its first line ``head``, other
+        than ``tried`` (its route, which did not match). At most one shape can match a
+        message, so the order changes nothing else. Returns where it ends, or 0: no shape
+        fits, or the message may break a limit (the line-by-line path decides)."""
+        for shape in SHAPES.by_head.get(head, ()):
+            if shape is not tried and (found := shape[0](text, pos)) is not None:
+                end = found.end()
+                if end - pos > quick_end:
+                    return 0
+                self._route(head, shape)
+                self._pending.append(_shaped(shape, found))
+                return end
+        return 0
+
+    def _route(self, head: str, route: Shape) -> None:
+        """Read messages starting with ``head`` by ``route`` from now on (see _parse_region)."""
+        routes = self._routes
+        if len(routes) >= _MAX_ROUTES and head not in routes:
+            routes.clear()  # first lines come from the server: bound the table
+        routes[head] = route
 
     @staticmethod
     def _byte_offset(text: str, region: bytes, index: int) -> int:
