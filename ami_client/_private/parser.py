@@ -34,7 +34,7 @@ import enum
 import re
 from collections import deque
 from collections.abc import Callable
-from typing import Final, Union, cast
+from typing import Any, Final, Union, cast
 
 import attrs
 
@@ -445,57 +445,75 @@ class Parser:
         # A message this long holds too few LFs to break max_fields (each line has one).
         few_lines = max_fields + 1
         new_deferred = _object_new
-        routes = self._routes
-        route_of = routes.get
+        route_of = self._routes.get
+        # In a run of messages of one shape (a Ping flood, Newexten after Newexten) the run's
+        # shape is tried first, before the first line is cut out and looked up (a shape's
+        # pattern holds its first line whole, so a match is the right shape). A run starts at
+        # the second message of a shape in a row: in a mix of kinds, guesses would mostly miss.
+        run: Shape | None = None
+        prev: Shape | None = None
+        route: Any = None  # (a Shape whenever `found` is a match)
         pos = 0
         while pos < size:
-            # A message's first line says how it was read last time (its route): by a learned
-            # shape, whose one C-level match reads it whole; or, for an event while events are
-            # deferred, kept as text. One dict look-up per message either way.
-            head = text[pos : find("\r\n", pos)]
-            route = route_of(head)
-            if route is _DEFER:
-                # Frame and check it exactly as the line-by-line path below would, keep its
-                # text for later (see DeferredEvent). A check that fails: that path decides.
-                end = find("\r\n\r\n", pos) + 4
-                if 3 < end <= pos + quick_end:
-                    block = text[pos:end]
-                    if crlf_only is None:
-                        crlf_only = text.count("\n") == text.count("\r\n")
-                    if crlf_only and end - pos <= few_lines:
-                        checked = True
-                    else:
-                        newlines = block.count("\n")
-                        checked = newlines - 2 < max_fields and newlines == block.count("\r\n")
-                    if checked:
-                        deferred = new_deferred(DeferredEvent)
-                        deferred.name = head[7:]
-                        deferred.text = block
-                        append(deferred)
+            if run is not None and (found := run[0](text, pos)) is not None:
+                route = run
+            else:
+                # A message's first line says how it was read last time (its route): by a
+                # learned shape, whose one C-level match reads it whole; or, for an event while
+                # events are deferred, kept as text.
+                head = text[pos : find("\r\n", pos)]
+                route = route_of(head)
+                if route is _DEFER:
+                    run = prev = None
+                    # Frame and check it exactly as the line-by-line path below would, keep
+                    # its text for later (see DeferredEvent). A check that fails: that path
+                    # decides.
+                    end = find("\r\n\r\n", pos) + 4
+                    if 3 < end <= pos + quick_end:
+                        block = text[pos:end]
+                        if crlf_only is None:
+                            crlf_only = text.count("\n") == text.count("\r\n")
+                        if crlf_only and end - pos <= few_lines:
+                            checked = True
+                        else:
+                            newlines = block.count("\n")
+                            checked = newlines - 2 < max_fields and newlines == block.count("\r\n")
+                        if checked:
+                            deferred = new_deferred(DeferredEvent)
+                            deferred.name = head[7:]
+                            deferred.text = block
+                            append(deferred)
+                            pos = end
+                            continue
+                    found = None
+                elif route is not None and route is not run:
+                    found = route[0](text, pos)
+                else:
+                    found = None
+            if found is not None and (end := found.end()) - pos <= quick_end:
+                # _shaped(route, found), inline: this is the parser's hottest line.
+                message = new(route[2])
+                # One group per key, by construction: no need to pay for strict=.
+                if route[3]:
+                    _fill(message, tuple(zip(route[1], found.groups())))  # noqa: B905
+                else:
+                    update(message, zip(route[1], found.groups()))  # noqa: B905
+                append(message)
+                run = route if route is prev else None
+                prev = route
+                pos = end
+                continue
+            run = prev = None
+            if found is None:  # (a match that may break a limit: the line-by-line path decides)
+                if route is None and defer and head.startswith("Event: "):
+                    self._route(head, _DEFER)
+                    continue  # again, by that route
+                if route is not _DEFER and shapes_for(head) is not None:
+                    # Several kinds share some first lines (`Response: Success`): the others.
+                    end = self._read_by_other_shapes(text, pos, head, route, quick_end)
+                    if end:
                         pos = end
                         continue
-            elif route is not None:
-                found = route[0](text, pos)
-                if found is not None and (end := found.end()) - pos <= quick_end:
-                    # _shaped(route, found), inline: this is the parser's hottest line.
-                    message = new(route[2])
-                    # One group per key, by construction: no need to pay for strict=.
-                    if route[3]:
-                        _fill(message, tuple(zip(route[1], found.groups())))  # noqa: B905
-                    else:
-                        update(message, zip(route[1], found.groups()))  # noqa: B905
-                    append(message)
-                    pos = end
-                    continue
-            elif defer and head.startswith("Event: "):
-                self._route(head, _DEFER)
-                continue  # again, by that route
-            if route is not _DEFER and shapes_for(head) is not None:
-                # Several kinds share some first lines (`Response: Success`): the others.
-                end = self._read_by_other_shapes(text, pos, head, route, quick_end)
-                if end:
-                    pos = end
-                    continue
             # Otherwise read this one message line by line (and learn its shape).
             start = pos
             end = find("\r\n\r\n", pos)

@@ -5,10 +5,11 @@ Asterisk writes each kind of message with the same keys in the same order every 
 message line by line, it records the message's *shape*: its first line (``Event: Newchannel``),
 its keys, and one compiled pattern that matches a whole message of exactly that shape::
 
-    Event: ([^\\n]*)\\r\\nPrivilege: ([^\\n]*)\\r\\n ... Linkedid: ([^\\n]*)\\r\\n\\r\\n
+    Event: (Newchannel)\\r\\nPrivilege: ([^\\n]*)\\r\\n ... Linkedid: ([^\\n]*)\\r\\n\\r\\n
 
-The next message whose first line is the same (the parser looks shapes up by that line) is
-then read by one ``match`` in C: the keys are
+The next message whose first line is the same (the parser looks shapes up by that line, or just
+tries the shape of the message before: the pattern holds the first line whole) is then read by
+one ``match`` in C: the keys are
 shared strings whose hashes are already known, and only the values are cut out. No line is split
 or partitioned in Python, which is what makes this faster than the naive split-into-dicts loop.
 
@@ -86,7 +87,11 @@ class ShapeCache:
         shape_keys = tuple(keys)
         if known is not None and any(shape[1] == shape_keys for shape in known):
             return
-        pattern = "".join(f"{re.escape(key)}: ([^\\n]*)\\r\\n" for key in keys) + "\\r\\n"
+        # The first line whole (its value too: a match then says the first line is `head`,
+        # so a parser may try a shape before it has cut the first line out), the other
+        # values as [^\n]*.
+        first = f"{re.escape(keys[0])}: ({re.escape(head.partition(': ')[2])})\\r\\n"
+        pattern = first + "".join(f"{re.escape(k)}: ([^\\n]*)\\r\\n" for k in keys[1:]) + "\\r\\n"
         # Keys are interned: each message of this shape then holds the same key objects.
         repeats = len(set(keys)) != count
         shape: Shape = (

@@ -23,9 +23,7 @@ VALUES = st.text(
     name=KEYS,
     fields=st.lists(st.tuples(KEYS.filter(lambda k: k.lower() != "action"), VALUES), max_size=8),
 )
-def test_same_bytes_as_the_serializer_every_time(
-    name: str, fields: list[tuple[str, str]]
-) -> None:
+def test_same_bytes_as_the_serializer_every_time(name: str, fields: list[tuple[str, str]]) -> None:
     ids = ActionIdGenerator()
     action = Action(name, fields)
     own_id = action.action_id  # a generated key may spell `actionid`

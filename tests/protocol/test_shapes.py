@@ -236,3 +236,33 @@ def test_a_parser_tries_the_shape_it_matched_last_first() -> None:
     # The first Ping answer tries the Login shape, then the Ping shape; the rest only the
     # Ping shape.
     assert attempts == [0, 1] + [1] * 9
+
+
+class _CountingRoutes(dict[str, Shape]):
+    def __init__(self) -> None:
+        super().__init__()
+        self.lookups: list[str] = []
+
+    def get(self, key: str, default: Shape | None = None) -> Shape | None:  # type: ignore[override]
+        self.lookups.append(key)
+        return super().get(key, default)
+
+
+def test_a_run_of_one_shape_skips_the_first_line_look_up() -> None:
+    ping = b"Response: Success\r\nActionID: %d\r\nPing: Pong\r\nTimestamp: 1.5\r\n\r\n"
+    other = b"Response: Success\r\nActionID: %d\r\nMessage: Queued\r\n\r\n"
+    parse([ping % 0, other % 0])  # learn both shapes
+    parser = Parser(expect_banner=False)
+    routes = parser._routes = _CountingRoutes()
+    parser.receive_data(b"".join([*(ping % n for n in range(10)), other % 10, ping % 11]))
+    answers = [m for m in parser.next_events() if isinstance(m, Message)]
+    assert [m["ActionID"] for m in answers] == [str(n) for n in range(12)]
+    assert [sorted(m) for m in answers[9:]] == [
+        ["ActionID", "Ping", "Response", "Timestamp"],
+        ["ActionID", "Message", "Response"],
+        ["ActionID", "Ping", "Response", "Timestamp"],
+    ]
+    # The first three Pings are looked up (the first finds its shape among those learned, and
+    # a run starts with two in a row); the next seven are read by the run's shape. The other
+    # answer ends the run, and the Ping after it is looked up again.
+    assert len(routes.lookups) == 5
