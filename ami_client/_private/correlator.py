@@ -44,6 +44,7 @@ from ami_client._private.message import Event, Message, Response
 
 __all__ = [
     "COLLECT",
+    "INITIAL_STATE",
     "ORIGINATE",
     "STREAM",
     "ActionKind",
@@ -85,6 +86,8 @@ _ORIGINATE: Final = _State.ORIGINATE
 COLLECT: Final = ActionKind.COLLECT
 STREAM: Final = ActionKind.STREAM
 ORIGINATE: Final = ActionKind.ORIGINATE
+#: The state of a new entry (for a Pending subclass that sets every field in its own __init__).
+INITIAL_STATE: Final = _RESPONSE
 
 
 # An action answered by a plain response (success or error) has that Response as its outcome:
