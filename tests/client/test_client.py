@@ -165,16 +165,19 @@ async def test_raise_on_error_false_returns_the_error_and_permission_denied() ->
                 assert error["Message"] == "Permission denied"
 
 
-async def test_user_action_id_in_flight_is_refused() -> None:
-    async def handler(peer: Peer) -> None:
-        await peer.login()
-        first = await peer.read_action()
-        second = await peer.read_action()  # the other ActionID: the duplicate never left
-        await peer.reply(second)
-        await peer.reply(first)
-        await peer.serve_forever()
+async def answer_the_second_action_first(peer: Peer) -> None:
+    """Log in, then answer the first two actions in reverse order (the first one waits)."""
+    await peer.login()
+    first = await peer.read_action()
+    second = await peer.read_action()
+    await peer.reply(second)
+    await peer.reply(first)
+    await peer.serve_forever()
 
-    async with fake_server(handler) as (port, peers):
+
+async def test_user_action_id_in_flight_is_refused() -> None:
+    # The second action the server reads is "other": the duplicate never left.
+    async with fake_server(answer_the_second_action_first) as (port, peers):
         with anyio.fail_after(5):
             async with client(port) as ami, anyio.create_task_group() as tg:
                 tg.start_soon(ami.send, Action("Ping", ActionID="mine"))
@@ -188,15 +191,7 @@ async def test_user_action_id_in_flight_is_refused() -> None:
 
 
 async def test_a_callers_action_id_that_looks_like_ours_is_stepped_over() -> None:
-    async def handler(peer: Peer) -> None:
-        await peer.login()
-        first = await peer.read_action()
-        second = await peer.read_action()
-        await peer.reply(second)
-        await peer.reply(first)
-        await peer.serve_forever()
-
-    async with fake_server(handler) as (port, peers):
+    async with fake_server(answer_the_second_action_first) as (port, peers):
         with anyio.fail_after(5):
             async with client(port) as ami, anyio.create_task_group() as tg:
                 taken = f"{ami._ids.prefix}-3"  # the login took 1, so the next of ours is 2
