@@ -119,11 +119,12 @@ def _action_id(message: Message) -> str | None:
     return value
 
 
-# Actions with more to do than send and wait (AMIClient._send_session_action): Logoff, and
-# those whose settings are re-applied after a reconnect (_remember_session_action).
 # (ConnectionState.RECONNECTING through its class costs ~190 ns on 3.11: see correlator.)
 _RECONNECTING: Final = ConnectionState.RECONNECTING
 _CONNECTED: Final = ConnectionState.CONNECTED
+# Actions with more to do than send and wait (AMIClient._send_session_action): Logoff, and
+# those whose settings are re-applied after a reconnect (_remember_session_action). Every
+# casing of each, so that a send finds out without lowering the name.
 _SESSION_ACTION_NAMES: Final = (
     every_casing("logoff") | every_casing("events") | every_casing("filter")
 )
@@ -233,7 +234,7 @@ class _Waiter(Pending):
         future = self.future
         if future is not None:
             if not future.done():  # done: the waiting sender was cancelled
-                future.set_result(None)
+                future.set_result(self.outcome)  # (send()'s fast path reads it from there)
         elif self.event is not None:
             self.event.set()
 
@@ -243,12 +244,7 @@ class _Waiter(Pending):
         self.done = self.answered = True
         self.outcome = outcome
         self.error = error
-        future = self.future  # wake(), inline: this runs for every answer
-        if future is not None:
-            if not future.done():  # done: the waiting sender was cancelled
-                future.set_result(outcome)  # (the sender's fast path reads it from there)
-        elif self.event is not None:
-            self.event.set()
+        self.wake()
 
     def result(self) -> Outcome:
         """The outcome, once answered; raises the error that ended the action instead."""
@@ -833,7 +829,7 @@ class AMIClient:
                 if waiter is not None:
                     outcome = on_response(waiter, message)
                     if type(outcome) is Response and (future := waiter.future) is not None:
-                        # Answered: waiter.finish(outcome), inline (for a Ping flood, this is
+                        # Answered: waiter.finish(outcome), inline (for a Ping flood this is
                         # most of what the reader does). Nothing finished it before: the
                         # correlator answers only actions in flight.
                         waiter.done = waiter.answered = True
