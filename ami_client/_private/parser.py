@@ -508,9 +508,10 @@ class Parser:
                 if route is None and defer and head.startswith("Event: "):
                     self._route(head, _DEFER)
                     continue  # again, by that route
-                if route is not _DEFER and shapes_for(head) is not None:
+                shapes = shapes_for(head) if route is not _DEFER else None
+                if shapes is not None:
                     # Several kinds share some first lines (`Response: Success`): the others.
-                    end = self._read_by_other_shapes(text, pos, head, route, quick_end)
+                    end = self._read_by_other_shapes(text, pos, head, shapes, route, quick_end)
                     if end:
                         pos = end
                         continue
@@ -548,13 +549,19 @@ class Parser:
             append(_message_of_lines(lines, kind))
 
     def _read_by_other_shapes(
-        self, text: str, pos: int, head: str, tried: Shape | None, quick_end: int
+        self,
+        text: str,
+        pos: int,
+        head: str,
+        shapes: list[Shape],
+        tried: Shape | None,
+        quick_end: int,
     ) -> int:
-        """Read the message at ``pos`` by a shape learned for its first line ``head``, other
-        than ``tried`` (its route, which did not match). At most one shape can match a
-        message, so the order changes nothing else. Returns where it ends, or 0: no shape
-        fits, or the message may break a limit (the line-by-line path decides)."""
-        for shape in SHAPES.by_head.get(head, ()):
+        """Read the message at ``pos`` by one of ``shapes`` (those learned for its first line
+        ``head``) other than ``tried`` (its route, which did not match). At most one shape can
+        match a message, so the order changes nothing else. Returns where it ends, or 0: no
+        shape fits, or the message may break a limit (the line-by-line path decides)."""
+        for shape in shapes:
             if shape is not tried and (found := shape[0](text, pos)) is not None:
                 end = found.end()
                 if end - pos > quick_end:
