@@ -32,6 +32,7 @@ import anyio.abc
 from ami_client._private.catalogue._registry import from_deferred, from_message
 from ami_client._private.correlator import (
     COLLECT,
+    EVENTLIST_CASINGS,
     INITIAL_STATE,
     ORIGINATE,
     STREAM,
@@ -234,7 +235,10 @@ class _Waiter(Pending):
         future = self.future
         if future is not None:
             if not future.done():  # done: the waiting sender was cancelled
-                future.set_result(self.outcome)  # (send()'s fast path reads it from there)
+                if self.error is not None:
+                    future.set_exception(self.error)
+                else:
+                    future.set_result(self.outcome)  # (the sender reads it from there)
         elif self.event is not None:
             self.event.set()
 
@@ -281,6 +285,12 @@ class _Link:
         self.correlator = Correlator(max_items=max_list_items)
         # The actions in flight (the correlator's entries: every one is a _Waiter).
         self.waiters = cast("dict[str, _Waiter]", self.correlator.entries)
+        # The other actions in flight: what AMIClient.send sends on asyncio, until its answer.
+        # Each is just the future its sender awaits: most answers are one `Response: Success`,
+        # which needs no entry in the correlator (see correlator.answers_plainly). An answer
+        # that needs one (an EventList, an error) gets it then (AMIClient._adopt). An ActionID
+        # is in flight if it is a key of either table.
+        self.bare: dict[str, asyncio.Future[Outcome | None]] = {}
         self.wbuf = bytearray()
         # A transport that can take bytes synchronously (AsyncioTransport, so on asyncio): a
         # send hands them over itself while nothing waits in wbuf, instead of waking the writer
@@ -299,6 +309,20 @@ class _Link:
     def new_turn(self) -> None:
         """(A callback of the next turn of the event loop) Sends may write directly again."""
         self.wrote_this_turn = False
+
+    def write(self, data: bytes) -> None:
+        """Hand over one action's bytes, whole: to the transport while nothing waits in wbuf
+        (bytes must leave in order) and it is this turn's first, else into wbuf."""
+        if self.wbuf or self.wrote_this_turn or not self.write_nowait(data):
+            self.wbuf += data
+            wake = self.writer_wake
+            if wake is not None:
+                self.writer_wake = None
+                wake.set()
+        else:
+            self.wrote_this_turn = True
+            # (write_nowait took it: only asyncio transports have one, so there is a loop)
+            self.loop.call_soon(self.new_turn)  # type: ignore[union-attr]
 
 
 class AMIClient:
@@ -629,7 +653,7 @@ class AMIClient:
         link = self._link
         return ClientStatistics(
             state=self._state,
-            pending_actions=len(link.correlator) if link is not None else 0,
+            pending_actions=len(link.correlator) + len(link.bare) if link is not None else 0,
             write_buffer=_unsent(link) if link is not None else 0,
             events_received=self._events_received,
             late_responses=self._late_responses,
@@ -735,6 +759,11 @@ class AMIClient:
                 logger.warning("connection failure: %s", reason)
         for entry in link.correlator.forget_all():
             cast(_Waiter, entry).finish(None, self._lost(reason))
+        futures = list(link.bare.values())
+        link.bare.clear()
+        for future in futures:
+            if not future.done():  # done: its sender was cancelled
+                future.set_exception(self._lost(reason))
         link.wbuf.clear()
         for event in (link.drained, link.writer_wake):
             if event is not None:
@@ -779,6 +808,8 @@ class AMIClient:
         correlator = link.correlator
         on_response = correlator.on_response
         waiters = link.waiters
+        bare = link.bare
+        plain_keys = EVENTLIST_CASINGS.isdisjoint
         subscriptions = self._subscriptions
         factory = self._factory
         has_factory = self._has_factory
@@ -823,9 +854,18 @@ class AMIClient:
                     self._offer_named(name if name is not None else message.name, message, typed)
             elif kind is Response:
                 # (None, for no ActionID, is never a key.) Asterisk writes `ActionID`.
-                waiter = waiters.get(
-                    _dict_get(message, "ActionID") or _action_id(message)  # type: ignore[arg-type]
-                )
+                action_id = _dict_get(message, "ActionID") or _action_id(message)
+                future = bare.pop(action_id, None)  # type: ignore[arg-type]
+                # (A future that is done: its sender was cancelled; the answer is a late one.)
+                if future is not None and not future.done():  # sent by send() on asyncio
+                    if _dict_get(message, "Response") == "Success" and plain_keys(message):
+                        # answers_plainly(message), inline (for a Ping flood this is most of
+                        # what the reader does): the response is the outcome.
+                        future.set_result(message)
+                    else:
+                        self._adopt(link, action_id, future, message)  # type: ignore[arg-type]
+                    continue
+                waiter = waiters.get(action_id)  # type: ignore[arg-type]
                 if waiter is not None:
                     outcome = on_response(waiter, message)
                     if type(outcome) is Response and (future := waiter.future) is not None:
@@ -972,8 +1012,8 @@ class AMIClient:
             raise self._lost(link.failure)
         waiters = link.waiters
         action_id, data = action._frame(self._ids.next_id)
-        if action_id in waiters:
-            action_id, data = self._free_action_id(link, action, waiter, action_id)
+        if action_id in waiters or action_id in link.bare:
+            action_id, data = self._free_action_id(link, action, action_id)
         waiter.action_id = action_id
         waiters[action_id] = waiter  # the ID is free: what Correlator.add does after its check
         loop = link.loop
@@ -981,31 +1021,18 @@ class AMIClient:
             waiter.future = loop.create_future()
         else:
             waiter.event = anyio.Event()
-        # The bytes go to the transport or into the buffer whole. Straight to the transport
-        # only while wbuf is empty: bytes must leave in order.
-        if link.wbuf or link.wrote_this_turn or not link.write_nowait(data):
-            link.wbuf += data
-            wake = link.writer_wake
-            if wake is not None:
-                link.writer_wake = None
-                wake.set()
-        else:
-            link.wrote_this_turn = True
-            # (write_nowait took it: only asyncio transports have one, so there is a loop)
-            loop.call_soon(link.new_turn)  # type: ignore[union-attr]
+        link.write(data)
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug("sent %r as ActionID %s", action, action_id)
 
-    def _free_action_id(
-        self, link: _Link, action: Action, waiter: _Waiter, action_id: str
-    ) -> tuple[str, bytes]:
-        """(``_submit``, when ``action_id`` is in flight already) Refuse a caller's ActionID;
-        step over one of ours that a caller's ActionID took."""
+    def _free_action_id(self, link: _Link, action: Action, action_id: str) -> tuple[str, bytes]:
+        """(When ``action_id`` is in flight already) Refuse a caller's ActionID; step over one
+        of ours that a caller's ActionID took."""
         if action.action_id is not None:
-            waiter.action_id = action_id
-            link.correlator.add(waiter)  # raises: the caller's ActionID is in flight
+            # What Correlator.add raises (the ActionID may be in either table).
+            raise LocalProtocolError(f"ActionID {action_id!r} is already in flight")
         data = b""
-        while action_id in link.waiters:
+        while action_id in link.waiters or action_id in link.bare:
             action_id, data = action._frame(self._ids.next_id)
         return action_id, data
 
@@ -1013,6 +1040,39 @@ class AMIClient:
         """The sender was cancelled: forget the action; its answer, if it comes, is dropped."""
         link.correlator.forget(waiter.action_id)
         logger.debug("ActionID %s cancelled; a late answer will be ignored", waiter.action_id)
+
+    def _abandon_bare(
+        self, link: _Link, action_id: str, future: asyncio.Future[Outcome | None]
+    ) -> None:
+        """(``send``) The sender of ``action_id`` stopped waiting for ``future``: cancelled,
+        or the link died. Forget the action in whichever table holds it -- if it is still that
+        sender's (a caller may reuse an ActionID once it was answered)."""
+        if link.bare.get(action_id) is future:
+            del link.bare[action_id]
+        else:
+            waiter = link.waiters.get(action_id)
+            if waiter is not None and waiter.future is future:
+                link.correlator.forget(action_id)
+        if future.cancelled():
+            logger.debug("ActionID %s cancelled; a late answer will be ignored", action_id)
+
+    def _adopt(
+        self,
+        link: _Link,
+        action_id: str,
+        future: asyncio.Future[Outcome | None],
+        response: Response,
+    ) -> None:
+        """(The reader) A bare action's answer is not a plain `Response: Success`: give the
+        action its correlator entry now, a waiter that wakes the same future, and let the
+        correlator decide what the response means (an error, an EventList's start...)."""
+        waiter = _Waiter(COLLECT)
+        waiter.action_id = action_id
+        waiter.future = future
+        link.correlator.add(waiter)  # (the ID was in flight in `bare`, so not in entries)
+        outcome = link.correlator.on_response(waiter, response)
+        if outcome is not None:
+            waiter.deliver(outcome)
 
     async def send(
         self, action: ActionLike, *, raise_on_error: bool = True
@@ -1041,24 +1101,31 @@ class AMIClient:
             link = self._usable_link()  # raises, unless reconnected already
         if act.name in _SESSION_ACTION_NAMES:  # (no lower(): every casing is in the set)
             return await self._send_session_action(link, act, raise_on_error)
-        # What _request_on does, inline: one coroutine frame less for every action sent.
         if len(link.wbuf) > _WRITE_HIGH_WATER:
             await self._drain(link)
-        waiter = _Waiter()
-        self._submit(link, act, waiter)
+        loop = link.loop
+        if loop is None:  # not asyncio (trio): a waiter woken by an anyio.Event
+            return self._result(await self._request_on(link, act, COLLECT), raise_on_error)
+        # On asyncio the action is in flight as a bare future (see _Link.bare) until its
+        # answer: no waiter, no correlator entry, for the commonest answer of all.
+        action_id, data = act._frame(self._ids.next_id)
+        bare = link.bare
+        if action_id in bare or action_id in link.waiters:
+            action_id, data = self._free_action_id(link, act, action_id)
+        future: asyncio.Future[Outcome | None] = loop.create_future()
+        bare[action_id] = future
+        link.write(data)
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug("sent %r as ActionID %s", act, action_id)
         try:
-            future = waiter.future
-            if future is not None:
-                outcome = await future
-            else:
-                await waiter.wait()
-                outcome = waiter.outcome
-        finally:
-            if not waiter.answered:
-                self._abandon(link, waiter)
+            outcome = await future
+        except BaseException:  # cancelled, or the link died (ConnectionLost...)
+            self._abandon_bare(link, action_id, future)
+            raise
         if type(outcome) is Response and _dict_get(outcome, "Response") == "Success":
             return outcome  # the common case, at once
-        return self._result(waiter.result(), raise_on_error)
+        assert outcome is not None  # (None: only with an error, which the future raises)
+        return self._result(outcome, raise_on_error)
 
     async def _send_session_action(
         self, link: _Link, action: Action, raise_on_error: bool

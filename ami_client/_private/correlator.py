@@ -44,6 +44,7 @@ from ami_client._private.message import Event, Message, Response
 
 __all__ = [
     "COLLECT",
+    "EVENTLIST_CASINGS",
     "INITIAL_STATE",
     "ORIGINATE",
     "STREAM",
@@ -57,6 +58,7 @@ __all__ = [
     "OriginateDone",
     "Outcome",
     "Pending",
+    "answers_plainly",
 ]
 
 
@@ -185,8 +187,21 @@ def every_casing(word: str) -> frozenset[str]:
     )
 
 
-_EVENTLIST_CASINGS: Final = every_casing("eventlist")
+#: Every casing of ``EventList``: a message has none of them as a key if
+#: ``EVENTLIST_CASINGS.isdisjoint(message)``.
+EVENTLIST_CASINGS: Final = every_casing("eventlist")
 _dict_get: Final = dict.get
+
+
+def answers_plainly(response: Response) -> bool:
+    """Whether ``response``, as the first answer to a COLLECT action, is that action's whole
+    outcome whatever the entry's state: ``Response: Success`` as Asterisk writes it, and no
+    ``EventList`` key in any casing (the first rule of :meth:`Correlator.on_response`).
+
+    So a caller may keep no entry for a COLLECT action until its response comes, and
+    :meth:`~Correlator.add` one only if this is false (the client does, on asyncio).
+    """
+    return _dict_get(response, "Response") == "Success" and EVENTLIST_CASINGS.isdisjoint(response)
 
 
 def _eventlist(message: Message) -> str | None:
@@ -194,7 +209,7 @@ def _eventlist(message: Message) -> str | None:
     (manager.c astman_send_listack); another is looked for only if a key is one of them, so a
     plain answer or a list item costs two C look-ups, not a scan of its keys."""
     value = _dict_get(message, "EventList")
-    if value is None and not _EVENTLIST_CASINGS.isdisjoint(message):
+    if value is None and not EVENTLIST_CASINGS.isdisjoint(message):
         value = message.get("EventList")
     return value
 
@@ -288,7 +303,7 @@ class Correlator:
         # C-level test, see every_casing) makes it a plain answer.
         if (
             _dict_get(response, "Response") == "Success" or not response.is_error
-        ) and _EVENTLIST_CASINGS.isdisjoint(response):
+        ) and EVENTLIST_CASINGS.isdisjoint(response):
             if entry.kind is not ORIGINATE:  # the common case: a plain answer
                 del self.entries[entry.action_id]
                 return response
