@@ -446,25 +446,20 @@ class Parser:
         few_lines = max_fields + 1
         new_deferred = _object_new
         route_of = self._routes.get
-        # In a run of messages of one shape (a Ping flood, Newexten after Newexten) the run's
-        # shape is tried first, before the first line is cut out and looked up (a shape's
-        # pattern holds its first line whole, so a match is the right shape). A run starts at
-        # the second message of a shape in a row: in a mix of kinds, guesses would mostly miss.
-        run: Shape | None = None
+        # The shape of the message before, while it was read by one: at the second message
+        # of a shape in a row, a run starts (see below).
         prev: Shape | None = None
         route: Any = None  # (a Shape whenever `found` is a match)
         pos = 0
         while pos < size:
-            if run is not None and (found := run[0](text, pos)) is not None:
-                route = run
-            else:
+            if True:
                 # A message's first line says how it was read last time (its route): by a
                 # learned shape, whose one C-level match reads it whole; or, for an event while
                 # events are deferred, kept as text.
                 head = text[pos : find("\r\n", pos)]
                 route = route_of(head)
                 if route is _DEFER:
-                    run = prev = None
+                    prev = None
                     # Frame and check it exactly as the line-by-line path below would, keep
                     # its text for later (see DeferredEvent). A check that fails: that path
                     # decides.
@@ -486,7 +481,7 @@ class Parser:
                             pos = end
                             continue
                     found = None
-                elif route is not None and route is not run:
+                elif route is not None:
                     found = route[0](text, pos)
                 else:
                     found = None
@@ -499,11 +494,28 @@ class Parser:
                 else:
                     update(message, zip(route[1], found.groups()))  # noqa: B905
                 append(message)
-                run = route if route is prev else None
-                prev = route
                 pos = end
+                if route is prev and not route[3]:
+                    # A run: the second message of this shape in a row (a Ping flood, Newexten
+                    # after Newexten). Read the next ones by it back to back, with no first
+                    # line cut out and looked up (a shape's pattern holds its first line whole,
+                    # so a match is the right shape), while they fit. Only from the second: in a
+                    # mix of kinds the guess would mostly miss.
+                    match, keys, cls = route[0], route[1], route[2]
+                    while (
+                        pos < size
+                        and (found := match(text, pos)) is not None
+                        and (end := found.end()) - pos <= quick_end
+                    ):
+                        message = new(cls)
+                        update(message, zip(keys, found.groups()))  # noqa: B905
+                        append(message)
+                        pos = end
+                    # The next message is not one of the run (or may break a limit): read it
+                    # by its route, as any other.
+                prev = route
                 continue
-            run = prev = None
+            prev = None
             if found is None:  # (a match that may break a limit: the line-by-line path decides)
                 if route is None and defer and head.startswith("Event: "):
                     self._route(head, _DEFER)
