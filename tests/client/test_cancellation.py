@@ -38,6 +38,7 @@ async def test_cancelled_send_leaves_nothing_and_its_late_answer_is_discarded() 
                 assert stats.pending_actions == 0
                 assert ami._link is not None
                 assert not ami._link.waiters
+                assert not ami._link.bare
                 release.set()
                 pong = await ami.send(Action("Ping"))
                 assert pong["Ping"] == "Pong"

@@ -20,6 +20,7 @@ from ami_client._private.correlator import (
     ListStarted,
     OriginateDone,
     Outcome,
+    answers_plainly,
 )
 from ami_client.protocol import Parser
 
@@ -161,6 +162,71 @@ def test_eventlist_in_any_casing_starts_a_list_and_nothing_else_does(
     correlator.start("p")
     plain = Response([("Response", "Success"), ("ActionID", "p"), (extra, "start")])
     assert correlator.receive(plain) is plain
+
+
+_KEYS = st.sampled_from(
+    [
+        "Response",
+        "response",
+        "RESPONSE",
+        "Message",
+        "EventList",
+        "eventlist",
+        "EVENTLIST",
+        "EventLisT",
+        "Event-List",
+        "ActionID",
+        "Ping",
+        "",
+    ]
+)
+_VALUES = st.sampled_from(
+    [
+        "Success",
+        "success",
+        "Error",
+        "Goodbye",
+        "Follows",
+        "start",
+        "Start",
+        "cancelled",
+        "Complete",
+        "",
+        "x",
+    ]
+)
+
+
+@given(
+    fields=st.lists(st.tuples(_KEYS, _VALUES), max_size=5),
+    kind=st.sampled_from(list(ActionKind)),
+)
+def test_a_plain_answer_by_answers_plainly_is_the_correlators_too(
+    fields: list[tuple[str, str]], kind: ActionKind
+) -> None:
+    # The client keeps no correlator entry for an action sent by send() (COLLECT) until its
+    # answer comes, and then makes one only if answers_plainly() is false: so wherever it is
+    # true, the correlator must say that the response is the whole outcome.
+    response = Response([*fields, ("ActionID", "a")])
+    correlator = Correlator()
+    correlator.start("a", kind)
+    outcome = correlator.receive(response)
+    if answers_plainly(response):
+        if kind is ActionKind.ORIGINATE:  # (why only COLLECT actions are kept bare)
+            assert outcome is None
+            assert "a" in correlator  # waits for its OriginateResponse
+        else:
+            assert outcome is response
+            assert "a" not in correlator
+
+
+def test_answers_plainly_takes_exactly_success_without_an_eventlist() -> None:
+    assert answers_plainly(Response([("Response", "Success"), ("Ping", "Pong")]))
+    assert not answers_plainly(Response([("Response", "Error"), ("Message", "x")]))
+    assert not answers_plainly(Response([("Response", "success")]))  # another casing: the
+    # correlator decides (it reads it case-insensitively)
+    assert not answers_plainly(Response([("Response", "Success"), ("EventList", "start")]))
+    assert not answers_plainly(Response([("Response", "Success"), ("eventLIST", "x")]))
 
 
 # -- every interleaving -------------------------------------------------------------------------
