@@ -448,43 +448,42 @@ class Parser:
         route_of = self._routes.get
         # The shape of the message before, while it was read by one: at the second message
         # of a shape in a row, a run starts (see below).
-        prev: Shape | None = None
+        prev: Any = None  # (a Shape or None)
         route: Any = None  # (a Shape whenever `found` is a match)
         pos = 0
         while pos < size:
-            if True:
-                # A message's first line says how it was read last time (its route): by a
-                # learned shape, whose one C-level match reads it whole; or, for an event while
-                # events are deferred, kept as text.
-                head = text[pos : find("\r\n", pos)]
-                route = route_of(head)
-                if route is _DEFER:
-                    prev = None
-                    # Frame and check it exactly as the line-by-line path below would, keep
-                    # its text for later (see DeferredEvent). A check that fails: that path
-                    # decides.
-                    end = find("\r\n\r\n", pos) + 4
-                    if 3 < end <= pos + quick_end:
-                        block = text[pos:end]
-                        if crlf_only is None:
-                            crlf_only = text.count("\n") == text.count("\r\n")
-                        if crlf_only and end - pos <= few_lines:
-                            checked = True
-                        else:
-                            newlines = block.count("\n")
-                            checked = newlines - 2 < max_fields and newlines == block.count("\r\n")
-                        if checked:
-                            deferred = new_deferred(DeferredEvent)
-                            deferred.name = head[7:]
-                            deferred.text = block
-                            append(deferred)
-                            pos = end
-                            continue
-                    found = None
-                elif route is not None:
-                    found = route[0](text, pos)
-                else:
-                    found = None
+            # A message's first line says how it was read last time (its route): by a
+            # learned shape, whose one C-level match reads it whole; or, for an event while
+            # events are deferred, kept as text.
+            head = text[pos : find("\r\n", pos)]
+            route = route_of(head)
+            if route is _DEFER:
+                prev = None
+                # Frame and check it exactly as the line-by-line path below would, keep
+                # its text for later (see DeferredEvent). A check that fails: that path
+                # decides.
+                end = find("\r\n\r\n", pos) + 4
+                if 3 < end <= pos + quick_end:
+                    block = text[pos:end]
+                    if crlf_only is None:
+                        crlf_only = text.count("\n") == text.count("\r\n")
+                    if crlf_only and end - pos <= few_lines:
+                        checked = True
+                    else:
+                        newlines = block.count("\n")
+                        checked = newlines - 2 < max_fields and newlines == block.count("\r\n")
+                    if checked:
+                        deferred = new_deferred(DeferredEvent)
+                        deferred.name = head[7:]
+                        deferred.text = block
+                        append(deferred)
+                        pos = end
+                        continue
+                found = None
+            elif route is not None:
+                found = route[0](text, pos)
+            else:
+                found = None
             if found is not None and (end := found.end()) - pos <= quick_end:
                 # _shaped(route, found), inline: this is the parser's hottest line.
                 message = new(route[2])

@@ -43,9 +43,9 @@ def list_items(ami: ami_client.AMIClient, action_id: str) -> int:
     return -1 if entry is None or entry.items is None else len(entry.items)
 
 
-def client(port: int, **kwargs: object) -> ami_client.AMIClient:
+def client(port: int, reconnect: ReconnectPolicy | None = None) -> ami_client.AMIClient:
     return ami_client.connect(
-        "127.0.0.1", port, username="admin", secret=SECRET, keepalive=None, **kwargs
+        "127.0.0.1", port, username="admin", secret=SECRET, keepalive=None, reconnect=reconnect
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from typing import cast
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -205,6 +206,22 @@ def test_a_message_of_a_learned_shape_still_breaks_the_line_limit(together: bool
     assert isinstance(first, Event)
     assert first["Channel"] == "PJSIP/1"
     parser.receive_data(long + short if together else long)
+    with pytest.raises(LimitExceeded) as caught:
+        parser.next_events()
+    assert caught.value.limit == "max_line_length"
+
+
+def test_a_run_of_one_shape_ends_at_a_message_that_may_break_a_limit() -> None:
+    # The run's tight loop reads the short ones; the long one, of the same shape, must leave
+    # it and break the limit exactly as it does alone, after the messages before it.
+    limits = Limits(max_line_length=120)
+    short = _newchannel(1)
+    long = short.replace(b"PJSIP/1", b"PJSIP/" + b"x" * 200)
+    parser = Parser(expect_banner=False, limits=limits)
+    parser.receive_data(short * 4 + long + short)
+    events = parser.next_events()
+    assert all(type(e) is Event for e in events)
+    assert [cast(Event, e)["Channel"] for e in events] == ["PJSIP/1"] * 4
     with pytest.raises(LimitExceeded) as caught:
         parser.next_events()
     assert caught.value.limit == "max_line_length"
