@@ -19,6 +19,7 @@ from ami_client import (
     ConnectionLost,
     EventListResult,
     LocalProtocolError,
+    Message,
     ReconnectPolicy,
 )
 
@@ -43,6 +44,17 @@ def list_items(ami: ami_client.AMIClient, action_id: str) -> int:
     return -1 if entry is None or entry.items is None else len(entry.items)
 
 
+async def answer_a_list_in_two_halves(peer: Peer, lister: Message, release: anyio.Event) -> None:
+    """Start ``lister``'s EventList with one item; the second and the completion once
+    ``release`` is set."""
+    aid = ("ActionID", lister.action_id or "")
+    await peer.reply(lister, ("EventList", "start"))
+    await peer.send(event("Item", aid, ("N", "1")))
+    await release.wait()
+    await peer.send(event("Item", aid, ("N", "2")))
+    await peer.send(event("ItemsComplete", aid, ("EventList", "Complete")))
+
+
 def client(port: int, reconnect: ReconnectPolicy | None = None) -> ami_client.AMIClient:
     return ami_client.connect(
         "127.0.0.1", port, username="admin", secret=SECRET, keepalive=None, reconnect=reconnect
@@ -55,13 +67,7 @@ async def test_a_plain_action_and_a_list_in_progress_are_both_in_flight() -> Non
     async def handler(peer: Peer) -> None:
         await peer.login()
         hold = await peer.read_action()
-        lister = await peer.read_action()
-        aid = ("ActionID", lister.action_id or "")
-        await peer.reply(lister, ("EventList", "start"))
-        await peer.send(event("Item", aid, ("N", "1")))
-        await release.wait()
-        await peer.send(event("Item", aid, ("N", "2")))
-        await peer.send(event("ItemsComplete", aid, ("EventList", "Complete")))
+        await answer_a_list_in_two_halves(peer, await peer.read_action(), release)
         await peer.reply(hold, ("Held", "yes"))
         await peer.serve_forever()
 
@@ -116,13 +122,7 @@ async def test_a_send_cancelled_in_the_middle_of_its_list_forgets_the_rest() -> 
 
     async def handler(peer: Peer) -> None:
         await peer.login()
-        lister = await peer.read_action()
-        aid = ("ActionID", lister.action_id or "")
-        await peer.reply(lister, ("EventList", "start"))
-        await peer.send(event("Item", aid, ("N", "1")))
-        await release.wait()
-        await peer.send(event("Item", aid, ("N", "2")))
-        await peer.send(event("ItemsComplete", aid, ("EventList", "Complete")))
+        await answer_a_list_in_two_halves(peer, await peer.read_action(), release)
         await peer.serve_forever()
 
     async with fake_server(handler) as (port, _):
