@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import gzip
 import os
 import time
@@ -27,10 +28,13 @@ def chunks(data: bytes, size: int = 64 * 1024) -> list[bytes]:
 
 def best_of(contenders: dict[str, Callable[[], object]], rounds: int) -> dict[str, float]:
     """CPU seconds of each contender's fastest round; rounds interleave so that machine noise
-    (this VM's speed varies by 2x over seconds) hits every contender alike."""
+    (this VM's speed varies by 2x over seconds) hits every contender alike. Each round starts
+    right after a full garbage collection, so that one the rounds before made due does not
+    land on whichever contender happens to cross the threshold (see bench_client)."""
     best = dict.fromkeys(contenders, float("inf"))
     for _ in range(rounds):
         for name, run in contenders.items():
+            gc.collect()
             start = time.process_time()
             run()
             best[name] = min(best[name], time.process_time() - start)
