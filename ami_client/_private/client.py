@@ -23,6 +23,7 @@ import hashlib
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
+from functools import partial
 from types import TracebackType
 from typing import Any, Final, Protocol, cast, runtime_checkable
 
@@ -792,16 +793,37 @@ class AMIClient:
 
     async def _read(self, link: _Link) -> None:
         transport, parser = link.transport, link.parser
-        while True:
-            data = await transport.receive()
-            parser.receive_data(data)
-            items = parser.next_events()
-            if items:
-                self._dispatch(link, items)
-            if not data:
-                if link.goodbye:
-                    raise ClientClosed("logged off")
-                raise ConnectionLost("the server closed the connection")
+        # A transport that can hand over small reads as they arrive (AsyncioTransport): they
+        # are parsed and dispatched there, in the same turn of the event loop (an answer
+        # wakes its sender one turn sooner). Big reads and the end still come through here.
+        set_receiver = getattr(transport, "set_receiver", None)
+        if set_receiver is not None:
+            set_receiver(partial(self._received, link))
+        try:
+            while True:
+                data = await transport.receive()
+                parser.receive_data(data)
+                items = parser.next_events()
+                if items:
+                    self._dispatch(link, items)
+                if not data:
+                    if link.goodbye:
+                        raise ClientClosed("logged off")
+                    raise ConnectionLost("the server closed the connection")
+        finally:
+            if set_receiver is not None:
+                set_receiver(None)
+
+    def _received(self, link: _Link, data: bytes) -> None:
+        """(The transport, as bytes arrive) What the reader does with a read. An exception
+        reaches the reader task (the transport's receive() raises it)."""
+        if link.failure is not None:
+            return  # the link is being torn down: its reader would not read this either
+        parser = link.parser
+        parser.receive_data(data)
+        items = parser.next_events()
+        if items:
+            self._dispatch(link, items)
 
     def _dispatch(self, link: _Link, items: list[Any]) -> None:
         """Hand each message to its waiting action and/or the subscribers. Never awaits."""

@@ -138,12 +138,25 @@ class _ReceiveProtocol(asyncio.Protocol):
         self.read_waiter: asyncio.Future[None] | None = None
         self.writing_paused = False
         self.drain_waiter: asyncio.Future[None] | None = None
+        self.receiver: Callable[[bytes], None] | None = None
+        self.receiver_error: BaseException | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
 
     def data_received(self, data: bytes) -> None:
+        receiver = self.receiver
+        if receiver is not None and not self.chunks and len(data) <= RECEIVE_SIZE:
+            # Nothing older waits for the reader (it handles each chunk it takes in one
+            # synchronous step): hand these bytes over now, with no reader wake-up.
+            try:
+                receiver(data)
+            except Exception as exc:  # noqa: BLE001 - the reader raises it (receive())
+                self.receiver = None
+                self.receiver_error = exc
+                self._wake_reader()
+            return
         self.chunks.append(data)
         self.buffered += len(data)
         if self.buffered > _READ_HIGH_WATER and not self.reading_paused:
@@ -228,6 +241,18 @@ class AsyncioTransport:
         self._transport.write(data)
         return True
 
+    def set_receiver(self, receiver: Callable[[bytes], None] | None) -> None:
+        """Have ``receiver(data)`` called with what arrives, as it arrives, while nothing is
+        queued for :meth:`receive` (which still gets what came before, big reads and the end
+        of the stream). None: queue everything again.
+
+        That spares a round trip through the reader task for the common small read (an
+        answer to an action): the bytes are handled in the same turn of the event loop.
+        An exception from ``receiver`` detaches it and is raised by the next
+        :meth:`receive`.
+        """
+        self._protocol.receiver = receiver
+
     def write_buffer_size(self) -> int:
         """Bytes handed over but not yet written to the socket."""
         return self._transport.get_write_buffer_size()
@@ -252,6 +277,10 @@ class AsyncioTransport:
             # Something was waiting already: still let other tasks run (and a cancellation in).
             await asyncio.sleep(0)
         while not chunks:
+            error = protocol.receiver_error
+            if error is not None:
+                protocol.receiver_error = None
+                raise error
             if self._closed:
                 raise ConnectionLost("receive failed: the transport was closed")
             if protocol.eof:

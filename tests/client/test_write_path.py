@@ -200,3 +200,63 @@ async def test_a_send_cancelled_while_draining_leaves_no_broken_waiter() -> None
         finally:
             await transport.aclose()
     assert finished
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_asyncio_transport_hands_small_reads_to_its_receiver_in_order() -> None:
+    small = b"Response: Success\r\nPing: Pong\r\n\r\n"
+    big = b"Event: Big\r\nN: " + b"z" * (3 * RECEIVE_SIZE) + b"\r\n\r\n"
+    sent = small + big + small * 3
+    step = anyio.Event()
+
+    async def handler(peer: Peer) -> None:
+        await peer.stream.send(small)
+        await step.wait()
+        await peer.stream.send(big)
+        for _ in range(3):
+            await peer.stream.send(small)
+        await peer.stream.aclose()
+
+    async with fake_server(handler) as (port, _):
+        with anyio.fail_after(10):
+            transport = await open_tcp("127.0.0.1", port)
+            assert isinstance(transport, AsyncioTransport)
+            log: list[tuple[str, bytes]] = []  # in the order the bytes were handed out
+            transport.set_receiver(lambda data: log.append(("pushed", data)))
+            try:
+                with anyio.fail_after(5):
+                    while not log:  # noqa: ASYNC110 - polls what the receiver got
+                        await anyio.sleep(0.005)
+                # A small read went to the receiver as it arrived, with no receive() call.
+                assert log == [("pushed", small)]
+                assert not transport._protocol.chunks
+                step.set()
+                while data := await transport.receive():
+                    log.append(("received", data))
+            finally:
+                await transport.aclose()
+    assert b"".join(data for _, data in log) == sent  # every byte, in order
+    # A read bigger than RECEIVE_SIZE is never handed over: it waits for receive().
+    assert all(len(data) <= RECEIVE_SIZE for kind, data in log if kind == "pushed")
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_an_error_of_the_receiver_is_raised_by_the_next_receive() -> None:
+    async def handler(peer: Peer) -> None:
+        await peer.stream.send(b"Response: Success\r\n\r\n")
+        await anyio.sleep(5)
+
+    def fails(data: bytes) -> None:
+        raise ami_client.RemoteProtocolError(f"cannot read {data!r}")
+
+    async with fake_server(handler) as (port, _):
+        with anyio.fail_after(5):
+            transport = await open_tcp("127.0.0.1", port)
+            assert isinstance(transport, AsyncioTransport)
+            transport.set_receiver(fails)
+            try:
+                with pytest.raises(ami_client.RemoteProtocolError, match="cannot read"):
+                    await transport.receive()
+                assert transport._protocol.receiver is None  # detached
+            finally:
+                await transport.aclose()
