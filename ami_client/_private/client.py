@@ -792,7 +792,7 @@ class AMIClient:
         return error
 
     async def _read(self, link: _Link) -> None:
-        transport, parser = link.transport, link.parser
+        transport = link.transport
         # A transport that can hand over small reads as they arrive (AsyncioTransport): they
         # are parsed and dispatched there, in the same turn of the event loop (an answer
         # wakes its sender one turn sooner). Big reads and the end still come through here.
@@ -802,10 +802,7 @@ class AMIClient:
         try:
             while True:
                 data = await transport.receive()
-                parser.receive_data(data)
-                items = parser.next_events()
-                if items:
-                    self._dispatch(link, items)
+                self._received(link, data)
                 if not data:
                     if link.goodbye:
                         raise ClientClosed("logged off")
@@ -815,10 +812,11 @@ class AMIClient:
                 set_receiver(None)
 
     def _received(self, link: _Link, data: bytes) -> None:
-        """(The transport, as bytes arrive) What the reader does with a read. An exception
-        reaches the reader task (the transport's receive() raises it)."""
+        """Parse and dispatch one read: by the reader task, or by the transport as the bytes
+        arrive (an exception then reaches the reader task: the transport's receive() raises
+        it)."""
         if link.failure is not None:
-            return  # the link is being torn down: its reader would not read this either
+            return  # the link is being torn down: nothing on it is waited for any more
         parser = link.parser
         parser.receive_data(data)
         items = parser.next_events()
