@@ -14,7 +14,9 @@ interleaving is regular enough that it lands on the same measurement round after
 ``nox -s bench`` run timed 31 ms for 1,000 concurrent Pings of ours against 17-20 ms in the
 others; a trace of the collections in another run found five full ones of about 47 ms
 each in the nine rounds of that measurement (its connection set-up included), none in the
-baseline's. Run: ``python benchmarks/bench_client.py [--rounds N]``.
+baseline's. Under each ratio of the two bests, the ratio round by round (median, lowest,
+highest; see ``_common.paired_ratios``) shows the typical round, not only the luckiest.
+Run: ``python -m benchmarks.bench_client [--rounds N]`` (``nox -s bench``).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import anyio
 
 import ami_client
 from ami_client import Action
+from benchmarks._common import paired_ratios
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "asterisk22-300calls.ami.gz"
 BANNER = b"Asterisk Call Manager/11.0.0\r\n"
@@ -234,11 +237,6 @@ async def run(rounds: int) -> None:
     quiet = await loop.create_server(lambda: ReplayServer(corpus, False), "127.0.0.1", 0)
     replay_port = replay.sockets[0].getsockname()[1]
     quiet_port = quiet.sockets[0].getsockname()[1]
-    best: dict[str, float] = {}
-
-    def keep(name: str, value: float) -> None:
-        best[name] = min(best.get(name, float("inf")), value)
-
     measurements: dict[str, Callable[[], Awaitable[float]]] = {
         "events ours": lambda: ours_events(replay_port, expected),
         "events base": lambda: baseline_events(replay_port, expected),
@@ -249,34 +247,35 @@ async def run(rounds: int) -> None:
         "conc base": lambda: baseline_pings(quiet_port, 1000, True),
         "conc ours tg": lambda: ours_pings(quiet_port, 1000, "taskgroup"),
     }
+    times: dict[str, list[float]] = {name: [] for name in measurements}
     for _ in range(rounds):  # interleaved: ours, baseline, ours, baseline...
         for name, measure in measurements.items():
             # Each starts from a clean heap: see the module's docstring.
             gc.collect()
-            keep(name, await measure())
+            times[name].append(await measure())
     replay.close()
     quiet.close()
+    best = {name: min(values) for name, values in times.items()}
 
-    def line(what: str, ours: float, base: float, n: int, unit: str) -> None:
+    def line(what: str, ours: str, base: str, n: int, unit: str) -> None:
         print(
-            f"{what:<34} ours {n / ours:>10,.0f} {unit}   baseline {n / base:>10,.0f} {unit}"
-            f"   ratio {base / ours:5.2f}"
+            f"{what:<34} ours {n / best[ours]:>10,.0f} {unit}   "
+            f"baseline {n / best[base]:>10,.0f} {unit}   ratio {best[base] / best[ours]:5.2f}"
         )
+        print(f"{'':<36}{paired_ratios(times[ours], times[base])}")
 
     print(f"client benchmark: best of {rounds} interleaved rounds (asyncio event loop)")
-    line("events to one subscriber", best["events ours"], best["events base"], expected, "ev/s")
+    line("events to one subscriber", "events ours", "events base", expected, "ev/s")
     line(
         "  same, generic events (no catalogue)",
-        best["events ours generic"],
-        best["events base"],
+        "events ours generic",
+        "events base",
         expected,
         "ev/s",
     )
-    line("Ping round trips, sequential", best["seq ours"], best["seq base"], 2000, "rt/s")
-    line("Ping round trips, 1,000 concurrent", best["conc ours"], best["conc base"], 1000, "rt/s")
-    line(
-        "  same, ours in an anyio task group", best["conc ours tg"], best["conc base"], 1000, "rt/s"
-    )
+    line("Ping round trips, sequential", "seq ours", "seq base", 2000, "rt/s")
+    line("Ping round trips, 1,000 concurrent", "conc ours", "conc base", 1000, "rt/s")
+    line("  same, ours in an anyio task group", "conc ours tg", "conc base", 1000, "rt/s")
     print(
         f"1,000 concurrent Pings complete in {best['conc ours'] * 1000:.1f} ms "
         f"(baseline {best['conc base'] * 1000:.1f} ms)"
