@@ -78,10 +78,17 @@ def docs(session: nox.Session) -> None:
     session.run("mkdocs", "build", "--strict", "-d", out, env={"NO_MKDOCS_2_WARNING": "1"})
 
 
+# The long fuzz run. A plain literal: tests/protocol/test_fuzz_harness.py reads it from this file
+# and runs it (with fewer examples), so the harness cannot break unnoticed.
+FUZZ_COMMAND = ["python", "-m", "pytest", "tests/protocol/test_fuzz.py"]
+
+
 @nox.session
 def fuzz(session: nox.Session) -> None:
-    """The parser fuzz test with many more examples (AMI_FUZZ_EXAMPLES, default 200,000)."""
+    """The parser fuzz test with many more examples (AMI_FUZZ_EXAMPLES, default 200,000).
+
+    A run that long has no per-test timeout: test_fuzz.py lifts it above its default count.
+    """
     session.install("-e", ".[test]")
     env = {"AMI_FUZZ_EXAMPLES": os.environ.get("AMI_FUZZ_EXAMPLES", "200000")}
-    target = "tests/protocol/test_fuzz.py"
-    session.run("python", "-m", "pytest", target, "-p", "no:timeout", env=env)
+    session.run(*FUZZ_COMMAND, *session.posargs, env=env)

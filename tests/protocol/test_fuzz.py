@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -23,7 +24,12 @@ from ami_client.protocol import (
 
 from .helpers import bytewise, feed
 
-EXAMPLES = int(os.environ.get("AMI_FUZZ_EXAMPLES", "300"))
+DEFAULT_EXAMPLES = 300
+EXAMPLES = int(os.environ.get("AMI_FUZZ_EXAMPLES", str(DEFAULT_EXAMPLES)))
+if EXAMPLES > DEFAULT_EXAMPLES:
+    # A long run (`nox -s fuzz`) is long on purpose: the suite's per-test timeout would cut
+    # it short, so it has none (pytest-timeout: 0 is no limit).
+    pytestmark = pytest.mark.timeout(0)
 ATOMS = [
     b"Asterisk Call Manager/11.0.0\r\n", b"\r\n", b"\n", b"\r", b": ", b":", b"Event", b"Response",
     b"Follows", b"--END COMMAND--", b"ActionID", b"\xff", b"\xc3", b"\xa9", b"\x00", b" ", b"a",
