@@ -206,6 +206,30 @@ def test_seeding_drops_stale_keeps_born_and_skips_died() -> None:
     assert not r.violations
 
 
+def test_late_dial_events_of_a_channel_the_seeding_dropped_leave_nothing() -> None:
+    # Found by test_reducer_properties.py. A seeding drops "gone" (the list lacks it: it is
+    # hanging up); its DialBegin, written before its Hangup, arrives after the list. The dial
+    # must not be recorded: "gone"'s Hangup then finds nothing to remove, and the dial would
+    # outlive it for as long as any other channel lives.
+    r = synced()
+    r.feed(ev("Newchannel", **chan("live")))
+    r.feed(ev("Newchannel", **chan("gone")))
+    r.begin_sync(channels_action_id="c2", bridges_action_id="b2")
+    r.feed(ev("BridgeListComplete", ActionID="b2"))
+    r.feed(ev("CoreShowChannel", ActionID="c2", **chan("live"), Application="Wait"))
+    r.feed(ev("CoreShowChannelsComplete", ActionID="c2"))
+    assert set(r.channels) == {"live"}
+    dest = chan("gone", prefix="Dest")
+    r.feed(ev("DialBegin", **dest, DialString="gone"))  # no caller
+    r.feed(ev("DialState", **dest, DialStatus="RINGING"))
+    r.feed(ev("DialEnd", **chan("live"), **dest, DialStatus="CANCEL"))
+    r.feed(ev("Hangup", **chan("gone"), Cause="16"))
+    assert not r.dials
+    assert not r.state().dials
+    assert set(r.channels) == {"live"}
+    assert not r.violations  # late events of what the seeding settled are expected
+
+
 def test_memory_returns_to_zero() -> None:
     r = synced()
     for _i in range(50):

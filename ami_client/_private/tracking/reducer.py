@@ -673,6 +673,10 @@ class Reducer:
         key = self._dial_key(event, msg, out)
         if key is None:
             return
+        if key[1] not in self.channels:
+            # The destination is a channel the last seeding found gone (its late events are
+            # quiet): a dial of it would outlive it, as its Hangup finds nothing to remove.
+            return
         old = self.dials.get(key)
         if old is not None:
             self.violation("duplicate-dial", f"second DialBegin {key[0]} -> {key[1]}", event)
@@ -686,7 +690,7 @@ class Reducer:
             return
         old = self.dials.get(key)
         if old is None:
-            if self.synced and key[1] not in self._seeded:
+            if self.synced and key[1] not in self._seeded and key[1] not in self._dropped:
                 self.violation("unknown-dial", f"DialState without DialBegin {key}", event)
             return
         new = _evolve(old, status=as_str(msg, "DialStatus"), forward=as_str(msg, "Forward"))
@@ -705,7 +709,12 @@ class Reducer:
             # feature calling the target through a Local channel) with a DialEnd that has no
             # caller and no DialBegin before it: see the attended_transfer scenario. Only a
             # dial with a caller is expected to have begun.
-            if self.synced and key[0] is not None and key[1] not in self._seeded:
+            if (
+                self.synced
+                and key[0] is not None
+                and key[1] not in self._seeded
+                and key[1] not in self._dropped
+            ):
                 self.violation("unmatched-dial-end", f"DialEnd without DialBegin {key}", event)
             old_or_new = Dial(caller=key[0], dest=key[1])
             out.append(DialChange(old=None, new=_evolve(old_or_new, status=status, ended=True)))
