@@ -230,6 +230,59 @@ def test_late_dial_events_of_a_channel_the_seeding_dropped_leave_nothing() -> No
     assert not r.violations  # late events of what the seeding settled are expected
 
 
+def test_a_listed_bridge_destroyed_since_the_list_is_not_joined() -> None:
+    # Found by test_reducer_properties.py. CoreShowChannels lists "a" in bridge X; X is
+    # destroyed before the list completes. Joining X then left "a" pointing at a bridge that
+    # no longer exists (and its Hangup reported a spurious hangup-in-bridge).
+    r = synced()
+    r.feed(ev("Newchannel", **chan("a")))
+    r.begin_sync(channels_action_id="c2", bridges_action_id="b2")
+    r.feed(ev("BridgeListComplete", ActionID="b2"))
+    r.feed(ev("CoreShowChannel", ActionID="c2", **chan("a"), BridgeId="X", Application="Dial"))
+    r.feed(ev("BridgeDestroy", **bridge("X")))
+    r.feed(ev("CoreShowChannelsComplete", ActionID="c2"))
+    assert r.channels["a"].bridge_id is None
+    assert "X" not in r.bridges
+    r.feed(ev("Hangup", **chan("a"), Cause="16"))
+    assert not r.channels
+    assert not r.violations
+
+
+def test_bridge_moves_since_the_seeding_began_win_over_the_list() -> None:
+    # The list says "a" is in X and "b" in no bridge, but after its snapshot "a" left X and
+    # "b" entered it. Applying the list's membership at its completion would undo both moves
+    # (and X's BridgeDestroy would then report a spurious destroy-with-members).
+    r = synced()
+    r.feed(ev("Newchannel", **chan("a")))
+    r.feed(ev("Newchannel", **chan("b")))
+    r.feed(ev("BridgeCreate", **bridge("X")))
+    r.feed(ev("BridgeEnter", **bridge("X"), **chan("a")))
+    r.begin_sync(channels_action_id="c2", bridges_action_id="b2")
+    r.feed(ev("BridgeListItem", ActionID="b2", **bridge("X")))
+    r.feed(ev("BridgeListComplete", ActionID="b2"))
+    r.feed(ev("CoreShowChannel", ActionID="c2", **chan("a"), BridgeId="X", Application="Dial"))
+    r.feed(ev("CoreShowChannel", ActionID="c2", **chan("b"), BridgeId="", Application="Dial"))
+    r.feed(ev("BridgeLeave", **bridge("X"), **chan("a")))
+    r.feed(ev("BridgeEnter", **bridge("X"), **chan("b")))
+    r.feed(ev("CoreShowChannelsComplete", ActionID="c2"))
+    assert r.channels["a"].bridge_id is None
+    assert r.channels["b"].bridge_id == "X"
+    assert r.bridges["X"].members == ("b",)
+    r.feed(ev("BridgeLeave", **bridge("X"), **chan("b")))
+    r.feed(ev("BridgeDestroy", **bridge("X")))
+    assert not r.violations
+    # The next seeding applies the list's membership again.
+    r.begin_sync(channels_action_id="c3", bridges_action_id="b3")
+    r.feed(ev("BridgeListItem", ActionID="b3", **bridge("Y")))
+    r.feed(ev("BridgeListComplete", ActionID="b3"))
+    r.feed(ev("CoreShowChannel", ActionID="c3", **chan("a"), BridgeId="Y", Application="Dial"))
+    r.feed(ev("CoreShowChannel", ActionID="c3", **chan("b"), BridgeId="", Application="Dial"))
+    r.feed(ev("CoreShowChannelsComplete", ActionID="c3"))
+    state = r.state()
+    assert state.channels["a"].bridge_id == "Y"
+    assert state.bridges["Y"].members == ("a",)
+
+
 def test_memory_returns_to_zero() -> None:
     r = synced()
     for _i in range(50):

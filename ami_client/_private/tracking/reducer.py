@@ -140,6 +140,7 @@ class Reducer:
         self._died: set[str] = set()
         self._seeded: set[str] = set()  # entries a list added before their events came
         self._dropped: set[str] = set()  # entries a list dropped; their late events are quiet
+        self._moved: set[str] = set()  # channels that entered or left a bridge since begin_sync
         self._handlers: dict[str, Callable[[TypedEvent, Event, list[Change]], None]] = {
             "Newchannel": self._newchannel,
             "Newstate": self._refresh_event,
@@ -206,6 +207,7 @@ class Reducer:
         self._sync_items = {channels_action_id: [], bridges_action_id: []}
         self._born.clear()
         self._died.clear()
+        self._moved.clear()
         self._seeded.clear()
         self._dropped.clear()
 
@@ -586,6 +588,8 @@ class Reducer:
         ch = self._known(uid, event, msg, "", out)
         if bridge is None or ch is None or bid is None or uid is None:
             return
+        if self.syncing:
+            self._moved.add(uid)
         if ch.bridge_id is not None and ch.bridge_id != bid:
             self.violation(
                 "enter-without-leave",
@@ -601,6 +605,8 @@ class Reducer:
         ch = self._known(uid, event, msg, "", out)
         if bridge is None or ch is None or bid is None or uid is None:
             return
+        if self.syncing:
+            self._moved.add(uid)
         if uid not in bridge.members and bid not in self._seeded:
             self.violation("leave-without-enter", f"{ch.name} left {bid} it never entered", event)
         self._leave_bridge(bid, uid, out)
@@ -837,6 +843,7 @@ class Reducer:
         if not self._sync_ids:  # both lists applied: the window is over
             self._born.clear()
             self._died.clear()
+            self._moved.clear()
 
     def _reconcile_bridges(self, items: list[TypedEvent], out: list[Change]) -> None:
         listed: dict[str, Event] = {}
@@ -885,13 +892,16 @@ class Reducer:
                 self._put_channel(None, Channel(unique_id=uid, **diff), "sync", out)
             elif diff:
                 self._put_channel(cur, _evolve(cur, **diff), "sync", out)
+            if uid in self._moved:
+                continue  # it entered or left a bridge since: that event is newer than the list
             bid = as_str(msg, "BridgeId") or None
             ch = self.channels[uid]
             if ch.bridge_id != bid:
                 if ch.bridge_id is not None:
                     self._leave_bridge(ch.bridge_id, uid, out, "sync")
-                if bid is not None:
-                    if bid not in self.bridges and bid not in self._died:
+                # A bridge destroyed since the list was taken: the channel has left it.
+                if bid is not None and bid not in self._died:
+                    if bid not in self.bridges:
                         # A bridge newer than the BridgeList snapshot: its BridgeCreate
                         # may still be on its way.
                         self._seeded.add(bid)
