@@ -127,7 +127,8 @@ def _any_event(draw: Any) -> Any:
                 "Newchannel", "Newstate", "Hangup", "HangupRequest", "VarSet", "Rename",
                 "DialBegin", "DialBeginNoCaller", "DialState", "DialEnd", "BridgeCreate",
                 "BridgeEnter", "BridgeLeave", "BridgeDestroy", "BridgeMerge", "LocalBridge",
-                "Hold", "Unhold", "DTMFBegin", "DTMFEnd", "BlindTransfer",
+                "Hold", "Unhold", "DTMFBegin", "DTMFEnd", "BlindTransfer", "AttendedTransfer",
+                "LocalOptimizationBegin", "LocalOptimizationEnd", "Newexten", "NewCallerid",
                 # A seeding (what the tracker does after every (re)connect), in pieces.
                 "BeginSync", "CoreShowChannel", "BridgeListItem", "CoreShowChannelsComplete",
                 "BridgeListComplete",
@@ -150,8 +151,10 @@ def _any_event(draw: Any) -> Any:
         return ev(kind, ActionID="c", EventList="Complete", ListItems="0")
     if kind == "BridgeListComplete":
         return ev(kind, ActionID="b", EventList="Complete", ListItems="0")
-    if kind in ("Newchannel", "Newstate", "HangupRequest", "Hold", "Unhold"):
+    if kind in ("Newchannel", "Newstate", "HangupRequest", "Hold", "Unhold", "NewCallerid"):
         return ev(kind, **me)
+    if kind == "Newexten":
+        return ev(kind, **me, Extension="s", Application="Dial", AppData=f"PJSIP/{other}")
     if kind == "Hangup":
         return ev(kind, **me, Cause="16", Cause_txt="Normal Clearing")
     if kind == "VarSet":
@@ -177,6 +180,27 @@ def _any_event(draw: Any) -> Any:
         return ev(kind, **bridge(bid))
     if kind == "BridgeMerge":
         return ev(kind, **bridge(bid, prefix="To"), **bridge("Y" if bid == "X" else "X", "From"))
+    if kind in ("LocalOptimizationBegin", "LocalOptimizationEnd"):
+        return ev(
+            kind,
+            **chan(uid, linked=linked, prefix="LocalOne"),
+            **chan(other, linked=linked, prefix="LocalTwo"),
+            Id="1",
+        )
+    if kind == "AttendedTransfer":
+        return ev(
+            kind,
+            Result="Success",
+            **chan(uid, linked=linked, prefix="OrigTransferer"),
+            **bridge(bid, prefix="Orig"),
+            **chan(other, linked=linked, prefix="SecondTransferer"),
+            **bridge("Y" if bid == "X" else "X", "Second"),
+            **chan(draw(UIDS), prefix="Transferee"),
+            **chan(draw(UIDS), prefix="TransferTarget"),
+            DestType="Bridge",
+            DestBridgeUniqueid=bid,
+            IsExternal="No",
+        )
     if kind == "LocalBridge":
         return ev(
             kind,
