@@ -114,6 +114,90 @@ def test_calls_in_any_interleaving_end_clean(answered: list[bool], data: st.Data
     assert all(ch.ended for ch in r.ended)
 
 
+class Truth:
+    """What the events so far say is live: channels (with their bridge) and bridges."""
+
+    def __init__(self) -> None:
+        self.channels: dict[str, str | None] = {}  # uid -> bridge id
+        self.linked: dict[str, str] = {}
+        self.bridges: set[str] = set()
+
+    def apply(self, event: Any) -> None:
+        msg = event.message
+        name = msg["Event"]
+        if name == "Newchannel":
+            self.channels[msg["Uniqueid"]] = None
+            self.linked[msg["Uniqueid"]] = msg["Linkedid"]
+        elif name == "Hangup":
+            del self.channels[msg["Uniqueid"]]
+        elif name == "BridgeCreate":
+            self.bridges.add(msg["BridgeUniqueid"])
+        elif name == "BridgeDestroy":
+            self.bridges.discard(msg["BridgeUniqueid"])
+        elif name == "BridgeEnter":
+            self.channels[msg["Uniqueid"]] = msg["BridgeUniqueid"]
+        elif name == "BridgeLeave":
+            self.channels[msg["Uniqueid"]] = None
+
+    def lists(self) -> list[Any]:
+        """BridgeList and CoreShowChannels as Asterisk would answer them now (items first)."""
+        items = [ev("BridgeListItem", ActionID="b2", **bridge(bid)) for bid in sorted(self.bridges)]
+        items.append(ev("BridgeListComplete", ActionID="b2", EventList="Complete"))
+        for uid, bid in self.channels.items():
+            fields = chan(uid, linked=self.linked[uid])
+            items.append(
+                ev(
+                    "CoreShowChannel",
+                    ActionID="c2",
+                    **fields,
+                    BridgeId=bid or "",
+                    Application="Dial",
+                )
+            )
+        return items
+
+
+@given(answered=st.lists(st.booleans(), max_size=3).map(lambda xs: [True, *xs]), data=st.data())
+@settings(max_examples=200, deadline=None)
+def test_a_seeding_amid_calls_agrees_with_the_events(
+    answered: list[bool], data: st.DataObject
+) -> None:
+    # What the tracker does after a reconnect, here with no event lost: the lists describe the
+    # moment they were taken, and events about what changed after it can come before their
+    # completion. Once applied, the state must be what the events say, with no violation.
+    scripts = [one_call(n, ok, data.draw) for n, ok in enumerate(answered)]
+    total = sum(map(len, scripts))
+    # Mostly mid-way, where calls are bridged: that is where membership races live.
+    sync_at = data.draw(st.integers(0, total) | st.integers(total // 3, 2 * total // 3))
+    lag = data.draw(st.integers(0, 8), label="events between the snapshot and the completion")
+    r = synced(history=100)
+    truth = Truth()
+    done = 0
+    complete_at: int | None = None
+    while any(scripts) or complete_at is not None:
+        if done == sync_at and complete_at is None and r.synced and not r.syncing:
+            r.begin_sync(channels_action_id="c2", bridges_action_id="b2")
+            for item in truth.lists():
+                r.feed(item)
+            complete_at = done + lag
+        if complete_at is not None and (done >= complete_at or not any(scripts)):
+            r.feed(ev("CoreShowChannelsComplete", ActionID="c2", EventList="Complete"))
+            complete_at = None
+            sync_at = -1  # once
+            state = r.state()
+            assert {u: c.bridge_id for u, c in state.channels.items()} == truth.channels
+            assert set(state.bridges) == truth.bridges
+            continue
+        pick = data.draw(st.sampled_from([s for s in scripts if s]))
+        event = pick.pop(0)
+        r.feed(event)
+        truth.apply(event)
+        done += 1
+        check_consistent(r)
+    assert not r.violations, dict(r.violations)
+    assert_empty(r)
+
+
 # -- anything at all ------------------------------------------------------------------------
 
 UIDS = st.sampled_from(["a", "b", "c", "d"])
