@@ -2,6 +2,8 @@
 
 * Any calls that keep Asterisk's guarantees, interleaved in any order: no violation, the state
   consistent after every event, every channel ended exactly once, nothing left at the end.
+* A seeding amid such calls, with call events between the lists' snapshot and their
+  completion: once applied, the state is exactly what the events say.
 * Any events at all, in any order (what a buggy proxy or a lost stretch of the stream gives):
   ``feed`` never raises, the state stays consistent, and once every channel has hung up and
   every bridge is destroyed nothing is left -- bad input cannot make the tracker grow.
