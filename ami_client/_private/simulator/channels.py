@@ -86,6 +86,10 @@ class Channel:
     next_job: Callable[[], Awaitable[bool]] | None = None
     #: Called when the channel is answered (the dialling side's DialEnd, in answer order).
     on_answer: Callable[[], None] | None = None
+    #: While this channel is being dialled: the dialling side's DialEnd, given its status. The
+    #: dial holds the channel, so a dialled channel that hangs up before it answers has its
+    #: DialEnd (NOANSWER) written before its Hangup, as Asterisk 22 does.
+    dial_end: Callable[[str], None] | None = None
     #: Whether the channel is running dialplan/an application now (not parked).
     in_pbx: bool = False
 

@@ -178,6 +178,12 @@ class Pbx:
                 callback, peer.on_answer = peer.on_answer, None
                 callback()
 
+    def end_dial(self, chan: Channel, status: str) -> None:
+        """The DialEnd of the dial of ``chan``, if it has not gone out yet."""
+        dial_end, chan.dial_end = chan.dial_end, None
+        if dial_end is not None:
+            dial_end(status)
+
     def signal_outcome(self, chan: Channel, result: str) -> None:
         """A Local ``;2`` tells the dialling side of ``;1`` that the call failed (BUSY...)."""
         peer = chan.local_peer
@@ -210,6 +216,8 @@ class Pbx:
                 self.set_var(peer, "CHANLOCALSTATUS", "ANSWER")
             self.request_hangup(peer, chan.hangup_cause, queued=True)
         bridge = self._bridge_leave(chan, clear_peer=True) if chan.bridge is not None else None
+        if chan.dial_end is not None and not chan.answered.is_set():
+            self.end_dial(chan, "NOANSWER")
         cause = chan.hangup_cause
         self.event(
             "Hangup",
@@ -429,19 +437,21 @@ class Pbx:
             return OriginateResult("CHANUNAVAIL", None)
         self._local_bridge(one, two, optimize="n" not in opts)
         self.event("DialBegin", [*self.snap(one, "Dest"), ("DialString", f"{lexten}@{lcontext}")])
+        one.dial_end = lambda status: self.event(
+            "DialEnd", [*self.snap(one, "Dest"), ("DialStatus", status)]
+        )
         # DialEnd goes out the moment ;1 is answered, before anything ;2 does next
         # (fidelity scenario hangup_app: ;2 answers and hangs up at once).
-        one.on_answer = lambda: self.event(
-            "DialEnd", [*self.snap(one, "Dest"), ("DialStatus", "ANSWER")]
-        )
+        one.on_answer = lambda: self.end_dial(one, "ANSWER")
         self.start(two, self.pbx_job(two, lcontext, lexten, 1))
         self.start(one, None)
         status = await self._wait_outcome(one, timeout)
         one.on_answer = None
         if status != "ANSWER":
-            self.event("DialEnd", [*self.snap(one, "Dest"), ("DialStatus", status)])
+            self.end_dial(one, status)  # (gone out already if ;1 hung up: NOANSWER)
             self.destroy(one)
             return OriginateResult(status, None)
+        one.dial_end = None
         if not one.alive:
             return OriginateResult("ANSWER", one)
         if application:
@@ -500,16 +510,27 @@ class Pbx:
         self.event(
             "DialBegin", [*self.snap(chan), *self.snap(one, "Dest"), ("DialString", dialstring)]
         )
+        one.dial_end = lambda status: self.event(
+            "DialEnd", [*self.snap(chan), *self.snap(one, "Dest"), ("DialStatus", status)]
+        )
         self.start(two, self.pbx_job(two, lcontext, lexten, 1))
         self.start(one, None)
-        status = await self._wait_outcome(one, timeout)
+        try:
+            status = await self._wait_outcome(one, timeout)
+        except anyio.get_cancelled_exc_class():
+            # The caller hangs up while dialling: app_dial ends the dial (CANCEL) and hangs
+            # up the outgoing channel before the caller's own Hangup (Asterisk 22).
+            self.end_dial(one, "CANCEL")
+            self.request_hangup(one, 0)
+            self.destroy(one)
+            self.set_var(chan, "DIALSTATUS", "CANCEL")
+            raise
         if status != "ANSWER":
-            self.event(
-                "DialEnd", [*self.snap(chan), *self.snap(one, "Dest"), ("DialStatus", status)]
-            )
+            self.end_dial(one, status)  # (gone out already if ;1 hung up: NOANSWER)
             self.destroy(one)
             self.set_var(chan, "DIALSTATUS", status)
             return False
+        one.dial_end = None
         self.set_var(chan, "DIALSTATUS", "ANSWER")
         self.set_var(chan, "DIALEDPEERNAME", one.name)
         self.set_var(chan, "DIALEDPEERNUMBER", dialstring)
