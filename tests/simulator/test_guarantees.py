@@ -10,15 +10,16 @@ Hangup, DialBegin/DialEnd and BridgeEnter/BridgeLeave pairing):
 * each BridgeEnter has its BridgeLeave, before the channel's Hangup and the bridge's
   BridgeDestroy; nothing names a bridge before its BridgeCreate or after its BridgeDestroy.
 
-It found the simulator writing an Originate's DialEnd after the dialled channel's Hangup, and
-no DialEnd at all when a Dial's caller hung up: Asterisk 22 writes DialEnd (NOANSWER, or CANCEL
-for the caller) first, as the real-Asterisk runs quoted in the fix's commit show.
+It found the simulator writing an Originate's DialEnd after the dialled channel's Hangup, no
+DialEnd at all when a Dial's caller hung up, and a Dial's DialEnd (ANSWER) after the Hangup of a
+callee that hung up as it answered. Asterisk 22 writes the DialEnd first (NOANSWER, CANCEL for
+the caller, ANSWER), as the real-Asterisk runs quoted in the fixes' commits show.
 """
 
 from __future__ import annotations
 
 import anyio
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from ami_client.protocol import Event
@@ -93,6 +94,9 @@ def check_guarantees(events: list[Event]) -> None:
     exten=st.sampled_from(EXTENS),
     hangups=st.lists(st.tuples(st.integers(0, 30), st.integers(0, 3)), max_size=3),
 )
+@example(exten="dial-busy", hangups=[])  # the Originate's DialEnd after ;1's Hangup
+@example(exten="dial-local", hangups=[(0, 0)])  # a Dial's caller hung up: no DialEnd
+@example(exten="dial-local", hangups=[(0, 2)])  # the callee hung up as it answered
 @settings(max_examples=60, deadline=None)
 def test_any_hangup_timing_keeps_the_guarantees(exten: str, hangups: list[tuple[int, int]]) -> None:
     anyio.run(run_example, exten, hangups)

@@ -216,8 +216,8 @@ class Pbx:
                 self.set_var(peer, "CHANLOCALSTATUS", "ANSWER")
             self.request_hangup(peer, chan.hangup_cause, queued=True)
         bridge = self._bridge_leave(chan, clear_peer=True) if chan.bridge is not None else None
-        if chan.dial_end is not None and not chan.answered.is_set():
-            self.end_dial(chan, "NOANSWER")
+        if chan.dial_end is not None:  # the dial holds it: its DialEnd goes out first
+            self.end_dial(chan, "ANSWER" if chan.answered.is_set() else "NOANSWER")
         cause = chan.hangup_cause
         self.event(
             "Hangup",
@@ -510,9 +510,18 @@ class Pbx:
         self.event(
             "DialBegin", [*self.snap(chan), *self.snap(one, "Dest"), ("DialString", dialstring)]
         )
-        one.dial_end = lambda status: self.event(
-            "DialEnd", [*self.snap(chan), *self.snap(one, "Dest"), ("DialStatus", status)]
-        )
+
+        def dial_end(status: str) -> None:
+            if status == "ANSWER":
+                self.set_var(chan, "DIALSTATUS", "ANSWER")
+                self.set_var(chan, "DIALEDPEERNAME", one.name)
+                self.set_var(chan, "DIALEDPEERNUMBER", dialstring)
+                one.exten = ""
+            self.event(
+                "DialEnd", [*self.snap(chan), *self.snap(one, "Dest"), ("DialStatus", status)]
+            )
+
+        one.dial_end = dial_end
         self.start(two, self.pbx_job(two, lcontext, lexten, 1))
         self.start(one, None)
         try:
@@ -530,12 +539,8 @@ class Pbx:
             self.destroy(one)
             self.set_var(chan, "DIALSTATUS", status)
             return False
-        one.dial_end = None
-        self.set_var(chan, "DIALSTATUS", "ANSWER")
-        self.set_var(chan, "DIALEDPEERNAME", one.name)
-        self.set_var(chan, "DIALEDPEERNUMBER", dialstring)
-        one.exten = ""
-        self.event("DialEnd", [*self.snap(chan), *self.snap(one, "Dest"), ("DialStatus", "ANSWER")])
+        # (Gone out already if the callee hung up as it answered: the dial held it till then.)
+        self.end_dial(one, "ANSWER")
         self.answer(chan)
         answered = time.monotonic()
         if not one.alive:  # the callee hung up as it answered: nothing to bridge
