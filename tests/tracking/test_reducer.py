@@ -283,6 +283,58 @@ def test_bridge_moves_since_the_seeding_began_win_over_the_list() -> None:
     assert state.bridges["Y"].members == ("a",)
 
 
+def reseed(r: Reducer, n: int, channels: list[str], bridges: list[str]) -> None:
+    """A seeding after a hole in the events (a reconnect): the lists as they stand now."""
+    r.begin_sync(channels_action_id=f"c{n}", bridges_action_id=f"b{n}")
+    for bid in bridges:
+        r.feed(ev("BridgeListItem", ActionID=f"b{n}", **bridge(bid)))
+    r.feed(ev("BridgeListComplete", ActionID=f"b{n}"))
+    for uid in channels:
+        r.feed(ev("CoreShowChannel", ActionID=f"c{n}", **chan(uid), Application="Dial"))
+    r.feed(ev("CoreShowChannelsComplete", ActionID=f"c{n}"))
+
+
+def test_what_a_hole_in_the_events_breaks_is_not_a_violation() -> None:
+    # Found by test_tracker_properties.py: after a reconnect, the tracker reported the events
+    # lost with the link as broken guarantees of the server.
+    r = synced()
+    r.feed(ev("Newchannel", **chan("a")))
+    r.feed(ev("Newchannel", **chan("b")))
+    r.feed(ev("DialBegin", **chan("a"), **chan("b", prefix="Dest"), DialString="b"))
+    r.feed(ev("Newchannel", **chan("c")))
+    r.feed(ev("Newchannel", **chan("d")))
+    # The link drops: DialEnd a -> b, and the DialBegin c -> d, are lost. A seeding follows.
+    reseed(r, 2, ["a", "b", "c", "d"], [])
+    r.feed(ev("DialEnd", **chan("c"), **chan("d", prefix="Dest"), DialStatus="ANSWER"))
+    r.feed(ev("Hangup", **chan("b"), Cause="16"))  # during the dial whose DialEnd was lost
+    # A bridge, then another hole: a's BridgeLeave is lost; while the lists are being taken,
+    # a hangs up and X goes.
+    r.feed(ev("BridgeCreate", **bridge("X")))
+    r.feed(ev("BridgeEnter", **bridge("X"), **chan("a")))
+    r.feed(ev("BridgeEnter", **bridge("X"), **chan("c")))
+    r.begin_sync(channels_action_id="c3", bridges_action_id="b3")
+    r.feed(ev("BridgeLeave", **bridge("X"), **chan("c")))
+    r.feed(ev("Hangup", **chan("a"), Cause="16"))
+    r.feed(ev("BridgeDestroy", **bridge("X")))
+    r.feed(ev("BridgeListComplete", ActionID="b3"))
+    r.feed(ev("CoreShowChannel", ActionID="c3", **chan("c"), Application="Dial"))
+    r.feed(ev("CoreShowChannel", ActionID="c3", **chan("d"), Application="Dial"))
+    r.feed(ev("CoreShowChannelsComplete", ActionID="c3"))
+    assert not r.violations
+    assert set(r.channels) == {"c", "d"}
+    assert not r.bridges
+    assert not r.dials
+    # With no hole, the same breaks are the server's, and reported.
+    r.feed(ev("Newchannel", **chan("e")))
+    r.feed(ev("Newchannel", **chan("f")))
+    r.feed(ev("DialBegin", **chan("e"), **chan("f", prefix="Dest"), DialString="f"))
+    r.feed(ev("Hangup", **chan("f"), Cause="16"))
+    assert dict(r.violations) == {"dial-without-end": 1}
+    r.feed(ev("Newchannel", **chan("g")))
+    r.feed(ev("DialEnd", **chan("e"), **chan("g", prefix="Dest"), DialStatus="ANSWER"))
+    assert dict(r.violations) == {"dial-without-end": 1, "unmatched-dial-end": 1}
+
+
 def test_memory_returns_to_zero() -> None:
     r = synced()
     for _i in range(50):

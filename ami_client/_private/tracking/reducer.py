@@ -141,6 +141,12 @@ class Reducer:
         self._seeded: set[str] = set()  # entries a list added before their events came
         self._dropped: set[str] = set()  # entries a list dropped; their late events are quiet
         self._moved: set[str] = set()  # channels that entered or left a bridge since begin_sync
+        # Dials in progress when a seeding began: their DialEnd may have been lost (a
+        # reconnect, an overflow), so a Hangup during one is not the server's fault.
+        self._unconfirmed_dials: set[tuple[str | None, str]] = set()
+        # Channels that were live when a seeding began: their events may have a hole, so a
+        # DialState or DialEnd of theirs without its DialBegin is not the server's fault.
+        self._gapped: set[str] = set()
         self._handlers: dict[str, Callable[[TypedEvent, Event, list[Change]], None]] = {
             "Newchannel": self._newchannel,
             "Newstate": self._refresh_event,
@@ -210,6 +216,8 @@ class Reducer:
         self._moved.clear()
         self._seeded.clear()
         self._dropped.clear()
+        self._unconfirmed_dials = set(self.dials)
+        self._gapped = set(self.channels)
 
     @property
     def syncing(self) -> bool:
@@ -462,10 +470,14 @@ class Reducer:
                 self.violation("unknown-channel", f"Hangup of unknown channel {uid}", event)
             return
         if ch.bridge_id is not None:
-            # Asterisk guarantees BridgeLeave before Hangup (AMI v2 specification).
-            self.violation(
-                "hangup-in-bridge", f"Hangup of {ch.name} while in bridge {ch.bridge_id}", event
-            )
+            # Asterisk guarantees BridgeLeave before Hangup (AMI v2 specification). While a
+            # seeding is under way the state may be stale (the BridgeLeave lost with the link).
+            if not self.syncing:
+                self.violation(
+                    "hangup-in-bridge",
+                    f"Hangup of {ch.name} while in bridge {ch.bridge_id}",
+                    event,
+                )
             self._leave_bridge(ch.bridge_id, uid, out)
         final = _evolve(
             ch,
@@ -481,10 +493,13 @@ class Reducer:
         uid = ch.unique_id
         del self.channels[uid]
         self._seeded.discard(uid)
+        self._gapped.discard(uid)
         if self.dials:
             for key in [k for k in self.dials if uid in k]:
                 dial = self.dials.pop(key)
-                if reason == "event":
+                if key in self._unconfirmed_dials:
+                    self._unconfirmed_dials.discard(key)  # its DialEnd may have been lost
+                elif reason == "event" and not self.syncing:
                     self.violation(
                         "dial-without-end", f"{ch.name} hung up during a dial without DialEnd"
                     )
@@ -498,6 +513,8 @@ class Reducer:
             self.channels = {}
             self.dials = {}
             self._calls = {}
+            self._unconfirmed_dials = set()
+            self._gapped = set()
         if self.ended.maxlen:
             self.ended.append(final)
 
@@ -591,11 +608,12 @@ class Reducer:
         if self.syncing:
             self._moved.add(uid)
         if ch.bridge_id is not None and ch.bridge_id != bid:
-            self.violation(
-                "enter-without-leave",
-                f"{ch.name} entered {bid} while still in {ch.bridge_id}",
-                event,
-            )
+            if not self.syncing:  # (while seeding, the leave may have been lost with the link)
+                self.violation(
+                    "enter-without-leave",
+                    f"{ch.name} entered {bid} while still in {ch.bridge_id}",
+                    event,
+                )
             self._leave_bridge(ch.bridge_id, uid, out)
         self._join_bridge(bid, uid, out)
 
@@ -607,7 +625,7 @@ class Reducer:
             return
         if self.syncing:
             self._moved.add(uid)
-        if uid not in bridge.members and bid not in self._seeded:
+        if uid not in bridge.members and bid not in self._seeded and not self.syncing:
             self.violation("leave-without-enter", f"{ch.name} left {bid} it never entered", event)
         self._leave_bridge(bid, uid, out)
 
@@ -624,7 +642,7 @@ class Reducer:
             elif self.synced and not self._sync_ids:
                 self.violation("unknown-bridge", f"BridgeDestroy of unknown bridge {bid}", event)
             return
-        if bridge.members:
+        if bridge.members and not self.syncing:
             self.violation(
                 "destroy-with-members",
                 f"bridge {bid} destroyed with {len(bridge.members)} members",
@@ -675,6 +693,19 @@ class Reducer:
         self._known(dest, event, msg, "Dest", out)
         return (caller, dest)
 
+    def _may_have_lost_dial_begin(self, key: tuple[str | None, str]) -> bool:
+        """Whether the DialBegin of ``key`` may be missing through no fault of the server: a
+        seeding is under way, or one of its channels was seeded, dropped, or live across a
+        hole in the events (a reconnect, an overflow)."""
+        caller, dest = key
+        return (
+            self.syncing
+            or dest in self._seeded
+            or dest in self._dropped
+            or dest in self._gapped
+            or (caller is not None and caller in self._gapped)
+        )
+
     def _dial_begin(self, event: TypedEvent, msg: Event, out: list[Change]) -> None:
         key = self._dial_key(event, msg, out)
         if key is None:
@@ -696,7 +727,7 @@ class Reducer:
             return
         old = self.dials.get(key)
         if old is None:
-            if self.synced and key[1] not in self._seeded and key[1] not in self._dropped:
+            if self.synced and not self._may_have_lost_dial_begin(key):
                 self.violation("unknown-dial", f"DialState without DialBegin {key}", event)
             return
         new = _evolve(old, status=as_str(msg, "DialStatus"), forward=as_str(msg, "Forward"))
@@ -709,18 +740,14 @@ class Reducer:
         if key is None:
             return
         old = self.dials.pop(key, None)
+        self._unconfirmed_dials.discard(key)
         status = as_str(msg, "DialStatus")
         if old is None:
             # Asterisk 22 ends an attended transfer's consultation dial (the Atxfer action or
             # feature calling the target through a Local channel) with a DialEnd that has no
             # caller and no DialBegin before it: see the attended_transfer scenario. Only a
             # dial with a caller is expected to have begun.
-            if (
-                self.synced
-                and key[0] is not None
-                and key[1] not in self._seeded
-                and key[1] not in self._dropped
-            ):
+            if self.synced and key[0] is not None and not self._may_have_lost_dial_begin(key):
                 self.violation("unmatched-dial-end", f"DialEnd without DialBegin {key}", event)
             old_or_new = Dial(caller=key[0], dest=key[1])
             out.append(DialChange(old=None, new=_evolve(old_or_new, status=status, ended=True)))
