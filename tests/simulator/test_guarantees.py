@@ -1,7 +1,8 @@
 """The simulator keeps the AMI specification's per-channel guarantees, whenever calls hang up.
 
 Hypothesis picks a call of the test dialplan and when, and which of its channels, another
-connection hangs up (mid-dial, mid-bridge, after the end). Whatever the timing, what a client
+connection hangs up, bridges (the Bridge action), redirects or blind-transfers (mid-dial,
+mid-bridge, after the end). Whatever the timing, what a client
 reads must keep the guarantees a real Asterisk 22 keeps (the specification's Newchannel ...
 Hangup, DialBegin/DialEnd and BridgeEnter/BridgeLeave pairing):
 
@@ -13,7 +14,9 @@ Hangup, DialBegin/DialEnd and BridgeEnter/BridgeLeave pairing):
 It found the simulator writing an Originate's DialEnd after the dialled channel's Hangup, no
 DialEnd at all when a Dial's caller hung up, and a Dial's DialEnd (ANSWER) after the Hangup of a
 callee that hung up as it answered. Asterisk 22 writes the DialEnd first (NOANSWER, CANCEL for
-the caller, ANSWER), as the real-Asterisk runs quoted in the fixes' commits show.
+the caller, ANSWER), as the real-Asterisk runs quoted in the fixes' commits show. With the
+actions it found empty bridges that were never destroyed, and an Originate's dial that never
+ended when the Bridge action answered the dialled channel.
 """
 
 from __future__ import annotations
@@ -109,17 +112,28 @@ def test_the_checks_hold_for_a_real_asterisk() -> None:
 
 @given(
     exten=st.sampled_from(EXTENS),
-    hangups=st.lists(st.tuples(st.integers(0, 30), st.integers(0, 3)), max_size=3),
+    hangups=st.lists(
+        st.tuples(
+            st.integers(0, 30),  # milliseconds first
+            st.integers(0, 63),  # which channel(s)
+            st.sampled_from(["Hangup", "Bridge", "Redirect", "BlindTransfer"]),
+        ),
+        max_size=3,
+    ),
 )
 @example(exten="dial-busy", hangups=[])  # the Originate's DialEnd after ;1's Hangup
-@example(exten="dial-local", hangups=[(0, 0)])  # a Dial's caller hung up: no DialEnd
-@example(exten="dial-local", hangups=[(0, 2)])  # the callee hung up as it answered
+@example(exten="dial-local", hangups=[(0, 0, "Hangup")])  # a Dial's caller hung up: no DialEnd
+@example(exten="dial-local", hangups=[(0, 2, "Hangup")])  # the callee hung up as it answered
+@example(exten="wait", hangups=[(0, 0, "Bridge"), (0, 0, "Bridge")])  # an empty bridge left
+@example(exten="dial-noanswer", hangups=[(0, 0, "Bridge")])  # ;1 answered: no DialEnd
 @settings(max_examples=60, deadline=None)
-def test_any_hangup_timing_keeps_the_guarantees(exten: str, hangups: list[tuple[int, int]]) -> None:
+def test_any_hangup_timing_keeps_the_guarantees(
+    exten: str, hangups: list[tuple[int, int, str]]
+) -> None:
     anyio.run(run_example, exten, hangups)
 
 
-async def run_example(exten: str, hangups: list[tuple[int, int]]) -> None:
+async def run_example(exten: str, hangups: list[tuple[int, int, str]]) -> None:
     async with Simulator(time_scale=0.05) as sim:
         watcher = Driver(sim.connect_memory())
         await watcher.read_banner()
@@ -132,13 +146,30 @@ async def run_example(exten: str, hangups: list[tuple[int, int]]) -> None:
                 "Originate", Channel=f"Local/{exten}@ami-test", Application="Wait", Data="2",
                 Async="true",
             )  # fmt: skip
-            for delay_ms, index in hangups:
+            for delay_ms, index, action in hangups:
                 await anyio.sleep(delay_ms / 1000)
                 names = sorted(sim.pbx.channels)
-                if names:
-                    await ctl.call("Hangup", Channel=names[index % len(names)])
-            while sim.pbx.channels:  # (a Dial may still be making new ones)
-                await next(iter(sim.pbx.channels.values())).gone.wait()
+                if not names:
+                    continue
+                one, two = names[index % len(names)], names[(index // 8) % len(names)]
+                if action == "Bridge":
+                    await ctl.call("Bridge", Channel1=one, Channel2=two)
+                elif action == "Hangup":
+                    await ctl.call("Hangup", Channel=one)
+                else:  # Redirect, BlindTransfer
+                    await ctl.call(
+                        action, Channel=one, Context="ami-test", Exten="wait", Priority=1
+                    )
+            # Short calls end on their own; the rest (some, bridged by the Bridge action, would
+            # wait forever) are hung up.
+            with anyio.move_on_after(0.3):
+                while sim.pbx.channels:  # (a Dial may still be making new ones)
+                    await next(iter(sim.pbx.channels.values())).gone.wait()
+            while sim.pbx.channels:
+                for name in list(sim.pbx.channels):
+                    if name in sim.pbx.channels:
+                        await ctl.call("Hangup", Channel=name)
+                await anyio.sleep(0.01)
             # Everything that was written, up to the end of the call.
             await watcher.call("Ping")
         await watcher.aclose()

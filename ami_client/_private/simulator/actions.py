@@ -446,6 +446,15 @@ async def _bridge(sim: Simulator, s: Session, m: Message) -> None:
         return
     c1 = _find(sim, n1, f"Channel1 does not exist: {n1}")
     c2 = _find(sim, n2, f"Channel2 does not exist: {n2}")
+    if c1 is c2:
+        # Asterisk 22 makes the bridge, puts the channel in it, fails to add it a second
+        # time, and destroys the bridge again (checked on the test server).
+        bridge = sim.pbx.create_bridge()
+        sim.pbx.answer(c1)
+        sim.pbx.bridge_enter(bridge, c1)
+        sim.pbx.bridge_leave(c1)
+        await _error(sim, s, m, f"Unable to add Channel2 to bridge: Surrogate/{c2.name}")
+        return
     bridge = sim.pbx.create_bridge()
     for chan in (c1, c2):
         sim.pbx.answer(chan)

@@ -451,7 +451,8 @@ class Pbx:
             self.end_dial(one, status)  # (gone out already if ;1 hung up: NOANSWER)
             self.destroy(one)
             return OriginateResult(status, None)
-        one.dial_end = None
+        # (Gone out already when ;2 answered; not if ;1 was answered some other way.)
+        self.end_dial(one, "ANSWER")
         if not one.alive:
             return OriginateResult("ANSWER", one)
         if application:
@@ -573,8 +574,10 @@ class Pbx:
         return bridge
 
     def bridge_enter(self, bridge: Bridge, chan: Channel) -> None:
-        if chan.bridge is not None:
-            self._bridge_leave(chan, clear_peer=False)
+        old = self._bridge_leave(chan, clear_peer=False) if chan.bridge is not None else None
+        if old is not None and old is not bridge and not old.channels:
+            # The bridge it moved out of, now empty: Asterisk's basic bridges dissolve then.
+            self._dissolve_if_alone(old)
         bridge.channels.append(chan)
         chan.bridge = bridge
         self.event("BridgeEnter", [*bridge.snapshot(), *self.snap(chan)])
