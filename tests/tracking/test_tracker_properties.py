@@ -1,7 +1,8 @@
 """The async tracker against the simulator, under operations hypothesis picks.
 
 Calls of every kind the test dialplan has (answered and bridged, busy, unanswered, hung up at
-once, short and long), hang-ups from another connection, and cuts of the tracked connection
+once, short and long), hang-ups, Bridge, Redirect and BlindTransfer actions from another
+connection, and cuts of the tracked connection
 (the client reconnects and the tracker seeds again), with pauses of varied length between
 them. Whenever the simulator's PBX holds still, the tracker must hold exactly its channels,
 their bridges and its bridges; at the end, when every call is over, nothing.
@@ -28,6 +29,7 @@ operations = st.lists(
     st.one_of(
         st.tuples(st.just("call"), st.sampled_from(EXTENS)),
         st.tuples(st.just("hangup"), st.integers(0, 7)),
+        st.tuples(st.sampled_from(["bridge", "redirect", "transfer"]), st.integers(0, 63)),
         st.tuples(st.just("cut"), st.just(0)),
         st.tuples(st.just("pause"), st.integers(0, 40)),  # milliseconds
         st.tuples(st.just("settle"), st.just(0)),
@@ -103,6 +105,8 @@ async def run_example(ops: list[tuple[str, Any]]) -> None:
                             Action("Hangup", Channel=names[arg % len(names)]),
                             raise_on_error=False,  # it may have ended meanwhile
                         )
+                elif op in ("bridge", "redirect", "transfer"):
+                    await move(ctl, sorted(sim.pbx.channels), op, arg)
                 elif op == "cut":
                     await cut_and_wait_for_the_seeding(sim, tracker)
                 elif op == "pause":
@@ -120,6 +124,21 @@ async def run_example(ops: list[tuple[str, Any]]) -> None:
             assert not tracker.bridges
             assert not tracker.dials
             assert not tracker.statistics().violations
+
+
+async def move(ctl: ami_client.AMIClient, names: list[str], op: str, arg: int) -> None:
+    """Bridge two live channels, or send one elsewhere in the dialplan (any may fail: the
+    channel may be gone by then, which the server answers with an error)."""
+    if not names:
+        return
+    one, two = names[arg % len(names)], names[(arg // 8) % len(names)]
+    if op == "bridge":
+        action = Action("Bridge", Channel1=one, Channel2=two)
+    elif op == "redirect":
+        action = Action("Redirect", Channel=one, Context="ami-test", Exten="wait", Priority="1")
+    else:
+        action = Action("BlindTransfer", Channel=one, Context="ami-test", Exten="wait")
+    await ctl.send(action, raise_on_error=False)
 
 
 async def cut_and_wait_for_the_seeding(sim: Simulator, tracker: Tracker) -> None:
