@@ -605,10 +605,11 @@ class Reducer:
         ch = self._known(uid, event, msg, "", out)
         if bridge is None or ch is None or bid is None or uid is None:
             return
-        if self.syncing:
+        syncing = bool(self._sync_ids)  # (self.syncing, without the property call)
+        if syncing:
             self._moved.add(uid)
         if ch.bridge_id is not None and ch.bridge_id != bid:
-            if not self.syncing:  # (while seeding, the leave may have been lost with the link)
+            if not syncing:  # (while seeding, the leave may have been lost with the link)
                 self.violation(
                     "enter-without-leave",
                     f"{ch.name} entered {bid} while still in {ch.bridge_id}",
@@ -623,9 +624,10 @@ class Reducer:
         ch = self._known(uid, event, msg, "", out)
         if bridge is None or ch is None or bid is None or uid is None:
             return
-        if self.syncing:
+        syncing = bool(self._sync_ids)
+        if syncing:
             self._moved.add(uid)
-        if uid not in bridge.members and bid not in self._seeded and not self.syncing:
+        if uid not in bridge.members and bid not in self._seeded and not syncing:
             self.violation("leave-without-enter", f"{ch.name} left {bid} it never entered", event)
         self._leave_bridge(bid, uid, out)
 
