@@ -21,9 +21,9 @@ import ami_client
 from ami_client import Action
 from ami_client.testing import Simulator
 from ami_client.tracking import Tracker, TrackerState
+from tests.simulator.test_guarantees import EXTENS  # the test dialplan's kinds of call
 
 SECRET = "ami-admin-secret"
-EXTENS = ["wait", "dial-local", "dial-short", "dial-busy", "dial-noanswer", "hangup", "ring"]
 
 operations = st.lists(
     st.one_of(
