@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import gzip
 import json
+from collections.abc import Mapping, Sequence
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, get_type_hints
+
+import attrs
 
 from ami_client import Event
-from ami_client._private.catalogue._base import BridgeSnapshot, ChannelSnapshot
+from ami_client._private.catalogue._base import BridgeSnapshot, ChannelSnapshot, TypedAction
 from ami_client._private.catalogue._convert import (
     ChannelState,
     as_bool,
@@ -94,3 +97,28 @@ def expected(converter: object, raw: str) -> object:
 
 
 SNAPSHOT_TYPES = (ChannelSnapshot, BridgeSnapshot)
+
+
+def _sample_param(annotation: Any) -> object:
+    text = str(annotation)
+    if "Mapping" in text:
+        return {"A": "1", "B": "two"}
+    if "Sequence" in text:
+        return ["x", "y"]
+    if text.startswith("bool") or annotation is bool:
+        return True
+    if text.startswith("int") or annotation is int:
+        return 7
+    return "val"
+
+
+def action_values(cls: type[TypedAction], every: bool) -> dict[str, object]:
+    """Sample values for the parameters of ``cls``: every one, or only the required ones."""
+    hints = get_type_hints(cls, localns={"Mapping": Mapping, "Sequence": Sequence})
+    values = {}
+    for field in attrs.fields(cls):
+        if field.name == "action_id":
+            continue
+        if every or field.default is attrs.NOTHING:
+            values[field.name] = _sample_param(hints[field.name])
+    return values

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import importlib.util
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, get_type_hints
+from typing import Any
 
 import attrs
 import pytest
@@ -20,7 +20,7 @@ from ami_client._private.catalogue._base import (
 )
 from ami_client.protocol import Message, Parser, serialize_action
 
-from .helpers import ROOT, expected, facts, sample_text
+from .helpers import ROOT, action_values, expected, facts, sample_text
 
 EVENT_FACTS = {e["name"]: e for e in facts()["events"]}
 ACTION_FACTS = {a["name"]: a for a in facts()["actions"]}
@@ -143,34 +143,10 @@ def test_event_round_trip(name: str) -> None:
     assert cls.__name__ in repr(typed)
 
 
-def _sample_param(annotation: Any) -> object:
-    text = str(annotation)
-    if "Mapping" in text:
-        return {"A": "1", "B": "two"}
-    if "Sequence" in text:
-        return ["x", "y"]
-    if text.startswith("bool") or annotation is bool:
-        return True
-    if text.startswith("int") or annotation is int:
-        return 7
-    return "val"
-
-
-def _action_values(cls: type[TypedAction], every: bool) -> dict[str, object]:
-    hints = get_type_hints(cls, localns={"Mapping": Mapping, "Sequence": Sequence})
-    values = {}
-    for field in attrs.fields(cls):
-        if field.name == "action_id":
-            continue
-        if every or field.default is attrs.NOTHING:
-            values[field.name] = _sample_param(hints[field.name])
-    return values
-
-
 @pytest.mark.parametrize("name", sorted(ACTION_FACTS))
 def test_action_round_trip(name: str) -> None:
     cls = actions.ACTION_CLASSES[name]
-    values = _action_values(cls, every=True)
+    values = action_values(cls, every=True)
     typed = cls(**values)  # type: ignore[arg-type]
     action = typed.to_action()
     assert isinstance(action, Action)

@@ -428,7 +428,7 @@ def _event_class(spec: EventSpec) -> str:
         subsequent_indent="    ",
     )
     lines = [
-        "@attrs.frozen(kw_only=True, eq=False)",
+        "@attrs.frozen(kw_only=True, eq=False, repr=False)",
         f"class {spec.cls}(TypedEvent):",
         f'    """The ``{spec.wire}`` event.',
         "",
@@ -516,7 +516,7 @@ def _action_class(spec: ActionSpec, event_classes: dict[str, str]) -> str:
         subsequent_indent="    ",
     )
     lines = [
-        "@attrs.frozen(kw_only=True)",
+        "@attrs.frozen(kw_only=True, repr=False)",
         f"class {spec.cls}(TypedAction):",
         f'    """The ``{spec.name}`` action.',
         "",

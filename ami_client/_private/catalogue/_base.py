@@ -13,7 +13,7 @@ the text stays in ``event.message``. Nothing in this module raises on what a ser
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Final, TypeVar
 
 import attrs
 
@@ -30,7 +30,7 @@ from ami_client._private.catalogue._convert import (
 from ami_client._private.errors import LocalProtocolError
 from ami_client._private.message import Event, Message
 from ami_client._private.parser import ABSENT, DeferredEvent
-from ami_client._private.serializer import Action
+from ami_client._private.serializer import SECRET_KEYS, Action
 
 __all__ = [
     "EMPTY_BRIDGE",
@@ -58,6 +58,40 @@ _EMPTY_EVENT = Event(())
 
 def _missing(obj: object, name: str) -> AttributeError:
     return AttributeError(f"{type(obj).__name__!r} object has no attribute {name!r}")
+
+
+# -- repr --------------------------------------------------------------------------------------
+# Typed events and actions share one __repr__ (the generated classes say repr=False): attrs
+# would compile one per class, and that was about half of what `import ami_client` spent
+# building the catalogue's few hundred classes. It reads like attrs' (`Name(a=1, b='x')`), and
+# shows `<hidden>` for a credential's value.
+
+# Wire keys of events whose values are credentials: PJSIPShowAuths' AuthDetail items carry
+# an auth object's Password, Md5Cred, OauthSecret..., and a log line must not.
+_EVENT_CREDENTIALS: Final = frozenset(
+    {"password", "md5cred", "oauthsecret", "passworddigest", "refreshtoken", "newpassword"}
+)
+# Class -> (attribute, whether its value is hidden) of each field its repr shows, in order.
+_REPR_PLANS: dict[type, tuple[tuple[str, bool], ...]] = {}
+
+
+def _repr_plan(cls: type, wire_keys: Mapping[str, str], hidden: frozenset[str]) -> Any:
+    plan = _REPR_PLANS.get(cls)
+    if plan is None:
+        plan = _REPR_PLANS[cls] = tuple(
+            (field.name, wire_keys.get(field.name, "").lower() in hidden)
+            for field in attrs.fields(cls)
+            if field.repr
+        )
+    return plan
+
+
+def _shared_repr(obj: object, plan: tuple[tuple[str, bool], ...]) -> str:
+    shown = []
+    for name, hide in plan:
+        value = getattr(obj, name)
+        shown.append(f"{name}=<hidden>" if hide and value is not None else f"{name}={value!r}")
+    return f"{type(obj).__qualname__.rsplit('>.', 1)[-1]}({', '.join(shown)})"
 
 
 # -- snapshots ---------------------------------------------------------------------------------
@@ -342,13 +376,20 @@ class TypedEvent:
     def __hash__(self) -> int:
         return hash((type(self).__name__, self.message))
 
+    def __repr__(self) -> str:
+        cls = type(self)
+        plan = _REPR_PLANS.get(cls) or _repr_plan(
+            cls, {name: key for name, (key, _) in cls._FIELDS.items()}, _EVENT_CREDENTIALS
+        )
+        return _shared_repr(self, plan)
+
     def __reduce__(self) -> tuple[Any, ...]:
         # Pickled (and deep-copied) as what it is a view of: its class and its message. The
         # converted fields are caches (and some are read-only mappings, which do not pickle).
         return (type(self).from_message, (self.message,))
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class GenericEvent(TypedEvent):
     """An event with no typed class: a newer Asterisk's, a third-party module's, an event
     Asterisk does not document (``TestEvent``, ``QueueStatusComplete``...). Every field is in
@@ -425,6 +466,12 @@ class TypedAction:
         if self.action_id is not None:
             fields.append(("ActionID", self.action_id))
         return Action(self.ACTION_NAME, fields)
+
+    def __repr__(self) -> str:
+        # Secret and Key hidden, as the generic Action's repr hides them (SECRET_KEYS).
+        cls = type(self)
+        plan = _REPR_PLANS.get(cls) or _repr_plan(cls, dict(cls._PARAMS), SECRET_KEYS)
+        return _shared_repr(self, plan)
 
     def _own_headers(self, headers: Mapping[str, object]) -> list[tuple[str, object]]:
         # A header of the caller's may not stand in for a parameter: `ActionID` would

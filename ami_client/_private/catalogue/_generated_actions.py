@@ -172,7 +172,7 @@ __all__ = [
 ]
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class AGI(TypedAction):
     """The ``AGI`` action.
 
@@ -195,7 +195,7 @@ class AGI(TypedAction):
     command_id: str | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class AOCMessage(TypedAction):
     """The ``AOCMessage`` action.
 
@@ -258,7 +258,7 @@ class AOCMessage(TypedAction):
     code: str | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class AbsoluteTimeout(TypedAction):
     """The ``AbsoluteTimeout`` action.
 
@@ -279,7 +279,7 @@ class AbsoluteTimeout(TypedAction):
     timeout: int
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class AgentLogoff(TypedAction):
     """The ``AgentLogoff`` action.
 
@@ -300,7 +300,7 @@ class AgentLogoff(TypedAction):
     soft: str | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class Agents(TypedAction):
     """The ``Agents`` action.
 
@@ -318,7 +318,7 @@ class Agents(TypedAction):
     COMPLETE_EVENT_NAME: ClassVar[str | None] = "AgentsComplete"
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class Atxfer(TypedAction):
     """The ``Atxfer`` action.
 
@@ -341,7 +341,7 @@ class Atxfer(TypedAction):
     context: str | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class BlindTransfer(TypedAction):
     """The ``BlindTransfer`` action.
 
@@ -364,7 +364,7 @@ class BlindTransfer(TypedAction):
     exten: str | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class Bridge(TypedAction):
     """The ``Bridge`` action.
 
@@ -387,7 +387,7 @@ class Bridge(TypedAction):
     tone: str | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class BridgeDestroy(TypedAction):
     """The ``BridgeDestroy`` action.
 
@@ -404,7 +404,7 @@ class BridgeDestroy(TypedAction):
     bridge_unique_id: str
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class BridgeInfo(TypedAction):
     """The ``BridgeInfo`` action.
 
@@ -425,7 +425,7 @@ class BridgeInfo(TypedAction):
     bridge_unique_id: str
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class BridgeKick(TypedAction):
     """The ``BridgeKick`` action.
 
@@ -446,7 +446,7 @@ class BridgeKick(TypedAction):
     bridge_unique_id: str | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class BridgeList(TypedAction):
     """The ``BridgeList`` action.
 
@@ -466,7 +466,7 @@ class BridgeList(TypedAction):
     bridge_type: str | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class BridgeTechnologyList(TypedAction):
     """The ``BridgeTechnologyList`` action.
 
@@ -483,7 +483,7 @@ class BridgeTechnologyList(TypedAction):
     COMPLETE_EVENT_NAME: ClassVar[str | None] = "BridgeTechnologyListComplete"
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class BridgeTechnologySuspend(TypedAction):
     """The ``BridgeTechnologySuspend`` action.
 
@@ -500,7 +500,7 @@ class BridgeTechnologySuspend(TypedAction):
     bridge_technology: str
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class BridgeTechnologyUnsuspend(TypedAction):
     """The ``BridgeTechnologyUnsuspend`` action.
 
@@ -517,7 +517,7 @@ class BridgeTechnologyUnsuspend(TypedAction):
     bridge_technology: str
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class CancelAtxfer(TypedAction):
     """The ``CancelAtxfer`` action.
 
@@ -534,7 +534,7 @@ class CancelAtxfer(TypedAction):
     channel: str
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class Challenge(TypedAction):
     """The ``Challenge`` action.
 
@@ -551,7 +551,7 @@ class Challenge(TypedAction):
     auth_type: str
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class Command(TypedAction):
     """The ``Command`` action.
 
@@ -568,7 +568,7 @@ class Command(TypedAction):
     command: str
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class ConfbridgeKick(TypedAction):
     """The ``ConfbridgeKick`` action.
 
@@ -589,7 +589,7 @@ class ConfbridgeKick(TypedAction):
     channel: str
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class ConfbridgeList(TypedAction):
     """The ``ConfbridgeList`` action.
 
@@ -609,7 +609,7 @@ class ConfbridgeList(TypedAction):
     conference: str
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class ConfbridgeListRooms(TypedAction):
     """The ``ConfbridgeListRooms`` action.
 
@@ -626,7 +626,7 @@ class ConfbridgeListRooms(TypedAction):
     COMPLETE_EVENT_NAME: ClassVar[str | None] = "ConfbridgeListRoomsComplete"
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class ConfbridgeLock(TypedAction):
     """The ``ConfbridgeLock`` action.
 
@@ -643,7 +643,7 @@ class ConfbridgeLock(TypedAction):
     conference: str
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class ConfbridgeMute(TypedAction):
     """The ``ConfbridgeMute`` action.
 
@@ -664,7 +664,7 @@ class ConfbridgeMute(TypedAction):
     channel: str
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class ConfbridgeSetSingleVideoSrc(TypedAction):
     """The ``ConfbridgeSetSingleVideoSrc`` action.
 
@@ -685,7 +685,7 @@ class ConfbridgeSetSingleVideoSrc(TypedAction):
     channel: str
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class ConfbridgeStartRecord(TypedAction):
     """The ``ConfbridgeStartRecord`` action.
 
@@ -706,7 +706,7 @@ class ConfbridgeStartRecord(TypedAction):
     record_file: str | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class ConfbridgeStopRecord(TypedAction):
     """The ``ConfbridgeStopRecord`` action.
 
@@ -723,7 +723,7 @@ class ConfbridgeStopRecord(TypedAction):
     conference: str
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class ConfbridgeUnlock(TypedAction):
     """The ``ConfbridgeUnlock`` action.
 
@@ -740,7 +740,7 @@ class ConfbridgeUnlock(TypedAction):
     conference: str
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class ConfbridgeUnmute(TypedAction):
     """The ``ConfbridgeUnmute`` action.
 
@@ -761,7 +761,7 @@ class ConfbridgeUnmute(TypedAction):
     channel: str
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class ControlPlayback(TypedAction):
     """The ``ControlPlayback`` action.
 
@@ -782,7 +782,7 @@ class ControlPlayback(TypedAction):
     control: str
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class CoreSettings(TypedAction):
     """The ``CoreSettings`` action.
 
@@ -796,7 +796,7 @@ class CoreSettings(TypedAction):
     SINCE: ClassVar[tuple[str, ...]] = ("1.6.0",)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class CoreShowChannelMap(TypedAction):
     """The ``CoreShowChannelMap`` action.
 
@@ -817,7 +817,7 @@ class CoreShowChannelMap(TypedAction):
     channel: str | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class CoreShowChannels(TypedAction):
     """The ``CoreShowChannels`` action.
 
@@ -835,7 +835,7 @@ class CoreShowChannels(TypedAction):
     COMPLETE_EVENT_NAME: ClassVar[str | None] = "CoreShowChannelsComplete"
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class CoreStatus(TypedAction):
     """The ``CoreStatus`` action.
 
@@ -849,7 +849,7 @@ class CoreStatus(TypedAction):
     SINCE: ClassVar[tuple[str, ...]] = ("1.6.0",)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class CreateConfig(TypedAction):
     """The ``CreateConfig`` action.
 
@@ -866,7 +866,7 @@ class CreateConfig(TypedAction):
     filename: str
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class DAHDIDNDoff(TypedAction):
     """The ``DAHDIDNDoff`` action.
 
@@ -883,7 +883,7 @@ class DAHDIDNDoff(TypedAction):
     dahdi_channel: str
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class DAHDIDNDon(TypedAction):
     """The ``DAHDIDNDon`` action.
 
@@ -900,7 +900,7 @@ class DAHDIDNDon(TypedAction):
     dahdi_channel: str
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class DAHDIDialOffhook(TypedAction):
     """The ``DAHDIDialOffhook`` action.
 
@@ -921,7 +921,7 @@ class DAHDIDialOffhook(TypedAction):
     number: str
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class DAHDIHangup(TypedAction):
     """The ``DAHDIHangup`` action.
 
@@ -938,7 +938,7 @@ class DAHDIHangup(TypedAction):
     dahdi_channel: str
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class DAHDIRestart(TypedAction):
     """The ``DAHDIRestart`` action.
 
@@ -952,7 +952,7 @@ class DAHDIRestart(TypedAction):
     SINCE: ClassVar[tuple[str, ...]] = ("1.4.22",)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class DAHDIShowChannels(TypedAction):
     """The ``DAHDIShowChannels`` action.
 
@@ -969,7 +969,7 @@ class DAHDIShowChannels(TypedAction):
     dahdi_channel: str | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class DAHDIShowStatus(TypedAction):
     """The ``DAHDIShowStatus`` action.
 
@@ -983,7 +983,7 @@ class DAHDIShowStatus(TypedAction):
     SINCE: ClassVar[tuple[str, ...]] = ("18.23.0", "20.8.0", "21.3.0")
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class DAHDITransfer(TypedAction):
     """The ``DAHDITransfer`` action.
 
@@ -1000,7 +1000,7 @@ class DAHDITransfer(TypedAction):
     dahdi_channel: str
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class DBDel(TypedAction):
     """The ``DBDel`` action.
 
@@ -1021,7 +1021,7 @@ class DBDel(TypedAction):
     key: str
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class DBDelTree(TypedAction):
     """The ``DBDelTree`` action.
 
@@ -1042,7 +1042,7 @@ class DBDelTree(TypedAction):
     key: str | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class DBGet(TypedAction):
     """The ``DBGet`` action.
 
@@ -1066,7 +1066,7 @@ class DBGet(TypedAction):
     key: str
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class DBGetTree(TypedAction):
     """The ``DBGetTree`` action.
 
@@ -1090,7 +1090,7 @@ class DBGetTree(TypedAction):
     key: str | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class DBPut(TypedAction):
     """The ``DBPut`` action.
 
@@ -1113,7 +1113,7 @@ class DBPut(TypedAction):
     val: str | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class DeviceStateList(TypedAction):
     """The ``DeviceStateList`` action.
 
@@ -1131,7 +1131,7 @@ class DeviceStateList(TypedAction):
     COMPLETE_EVENT_NAME: ClassVar[str | None] = "DeviceStateListComplete"
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class DialplanExtensionAdd(TypedAction):
     """The ``DialplanExtensionAdd`` action.
 
@@ -1160,7 +1160,7 @@ class DialplanExtensionAdd(TypedAction):
     replace: str | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class DialplanExtensionRemove(TypedAction):
     """The ``DialplanExtensionRemove`` action.
 
@@ -1183,7 +1183,7 @@ class DialplanExtensionRemove(TypedAction):
     priority: int | str | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class Events(TypedAction):
     """The ``Events`` action.
 
@@ -1200,7 +1200,7 @@ class Events(TypedAction):
     event_mask: str
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class ExtensionState(TypedAction):
     """The ``ExtensionState`` action.
 
@@ -1221,7 +1221,7 @@ class ExtensionState(TypedAction):
     context: str
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class ExtensionStateList(TypedAction):
     """The ``ExtensionStateList`` action.
 
@@ -1239,7 +1239,7 @@ class ExtensionStateList(TypedAction):
     COMPLETE_EVENT_NAME: ClassVar[str | None] = "ExtensionStateListComplete"
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class FAXSession(TypedAction):
     """The ``FAXSession`` action.
 
@@ -1256,7 +1256,7 @@ class FAXSession(TypedAction):
     session_number: str
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class FAXSessions(TypedAction):
     """The ``FAXSessions`` action.
 
@@ -1274,7 +1274,7 @@ class FAXSessions(TypedAction):
     COMPLETE_EVENT_NAME: ClassVar[str | None] = "FAXSessionsComplete"
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class FAXStats(TypedAction):
     """The ``FAXStats`` action.
 
@@ -1288,7 +1288,7 @@ class FAXStats(TypedAction):
     SINCE: ClassVar[tuple[str, ...]] = ("13.0.0",)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class Filter(TypedAction):
     """The ``Filter`` action.
 
@@ -1311,7 +1311,7 @@ class Filter(TypedAction):
     filter: str | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class GetConfig(TypedAction):
     """The ``GetConfig`` action.
 
@@ -1334,7 +1334,7 @@ class GetConfig(TypedAction):
     filter: str | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class GetConfigJSON(TypedAction):
     """The ``GetConfigJSON`` action.
 
@@ -1357,7 +1357,7 @@ class GetConfigJSON(TypedAction):
     filter: str | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class Getvar(TypedAction):
     """The ``Getvar`` action.
 
@@ -1378,7 +1378,7 @@ class Getvar(TypedAction):
     channel: str | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class Hangup(TypedAction):
     """The ``Hangup`` action.
 
@@ -1399,7 +1399,7 @@ class Hangup(TypedAction):
     cause: int | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class IAXnetstats(TypedAction):
     """The ``IAXnetstats`` action.
 
@@ -1413,7 +1413,7 @@ class IAXnetstats(TypedAction):
     SINCE: ClassVar[tuple[str, ...]] = ("1.2.0",)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class IAXpeerlist(TypedAction):
     """The ``IAXpeerlist`` action.
 
@@ -1427,7 +1427,7 @@ class IAXpeerlist(TypedAction):
     SINCE: ClassVar[tuple[str, ...]] = ("1.6.0",)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class IAXpeers(TypedAction):
     """The ``IAXpeers`` action.
 
@@ -1441,7 +1441,7 @@ class IAXpeers(TypedAction):
     SINCE: ClassVar[tuple[str, ...]] = ("0.3.0",)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class IAXregistry(TypedAction):
     """The ``IAXregistry`` action.
 
@@ -1455,7 +1455,7 @@ class IAXregistry(TypedAction):
     SINCE: ClassVar[tuple[str, ...]] = ("1.6.2.0",)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class JabberSend(TypedAction):
     """The ``JabberSend`` action.
 
@@ -1478,7 +1478,7 @@ class JabberSend(TypedAction):
     message: str
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class ListCategories(TypedAction):
     """The ``ListCategories`` action.
 
@@ -1495,7 +1495,7 @@ class ListCategories(TypedAction):
     filename: str
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class ListCommands(TypedAction):
     """The ``ListCommands`` action.
 
@@ -1509,7 +1509,7 @@ class ListCommands(TypedAction):
     SINCE: ClassVar[tuple[str, ...]] = ("1.0.0",)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class LocalOptimizeAway(TypedAction):
     """The ``LocalOptimizeAway`` action.
 
@@ -1526,7 +1526,7 @@ class LocalOptimizeAway(TypedAction):
     channel: str
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class LoggerRotate(TypedAction):
     """The ``LoggerRotate`` action.
 
@@ -1540,7 +1540,7 @@ class LoggerRotate(TypedAction):
     SINCE: ClassVar[tuple[str, ...]] = ("13.0.0",)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class Login(TypedAction):
     """The ``Login`` action.
 
@@ -1567,7 +1567,7 @@ class Login(TypedAction):
     events: str | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class Logoff(TypedAction):
     """The ``Logoff`` action.
 
@@ -1581,7 +1581,7 @@ class Logoff(TypedAction):
     SINCE: ClassVar[tuple[str, ...]] = ("0.2.0",)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class MWIDelete(TypedAction):
     """The ``MWIDelete`` action.
 
@@ -1598,7 +1598,7 @@ class MWIDelete(TypedAction):
     mailbox: str
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class MWIGet(TypedAction):
     """The ``MWIGet`` action.
 
@@ -1619,7 +1619,7 @@ class MWIGet(TypedAction):
     mailbox: str
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class MWIUpdate(TypedAction):
     """The ``MWIUpdate`` action.
 
@@ -1642,7 +1642,7 @@ class MWIUpdate(TypedAction):
     new_messages: str | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class MailboxCount(TypedAction):
     """The ``MailboxCount`` action.
 
@@ -1659,7 +1659,7 @@ class MailboxCount(TypedAction):
     mailbox: str
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class MailboxStatus(TypedAction):
     """The ``MailboxStatus`` action.
 
@@ -1676,7 +1676,7 @@ class MailboxStatus(TypedAction):
     mailbox: str
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class MeetmeList(TypedAction):
     """The ``MeetmeList`` action.
 
@@ -1696,7 +1696,7 @@ class MeetmeList(TypedAction):
     conference: str | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class MeetmeListRooms(TypedAction):
     """The ``MeetmeListRooms`` action.
 
@@ -1713,7 +1713,7 @@ class MeetmeListRooms(TypedAction):
     COMPLETE_EVENT_NAME: ClassVar[str | None] = "MeetmeListRoomsComplete"
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class MeetmeMute(TypedAction):
     """The ``MeetmeMute`` action.
 
@@ -1734,7 +1734,7 @@ class MeetmeMute(TypedAction):
     usernum: str
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class MeetmeUnmute(TypedAction):
     """The ``MeetmeUnmute`` action.
 
@@ -1755,7 +1755,7 @@ class MeetmeUnmute(TypedAction):
     usernum: str
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class MessageSend(TypedAction):
     """The ``MessageSend`` action.
 
@@ -1784,7 +1784,7 @@ class MessageSend(TypedAction):
     variables: Mapping[str, str] | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class MixMonitor(TypedAction):
     """The ``MixMonitor`` action.
 
@@ -1809,7 +1809,7 @@ class MixMonitor(TypedAction):
     command: str | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class MixMonitorMute(TypedAction):
     """The ``MixMonitorMute`` action.
 
@@ -1832,7 +1832,7 @@ class MixMonitorMute(TypedAction):
     state: str | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class ModuleCheck(TypedAction):
     """The ``ModuleCheck`` action.
 
@@ -1849,7 +1849,7 @@ class ModuleCheck(TypedAction):
     module: str
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class ModuleLoad(TypedAction):
     """The ``ModuleLoad`` action.
 
@@ -1872,7 +1872,7 @@ class ModuleLoad(TypedAction):
     recursive: str | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class MuteAudio(TypedAction):
     """The ``MuteAudio`` action.
 
@@ -1895,7 +1895,7 @@ class MuteAudio(TypedAction):
     state: bool
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class Originate(TypedAction):
     """The ``Originate`` action.
 
@@ -1944,7 +1944,7 @@ class Originate(TypedAction):
     pre_dial_go_sub: str | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class PJSIPHangup(TypedAction):
     """The ``PJSIPHangup`` action.
 
@@ -1965,7 +1965,7 @@ class PJSIPHangup(TypedAction):
     cause: int
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class PJSIPNotify(TypedAction):
     """The ``PJSIPNotify`` action.
 
@@ -1992,7 +1992,7 @@ class PJSIPNotify(TypedAction):
     variables: Mapping[str, str] | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class PJSIPQualify(TypedAction):
     """The ``PJSIPQualify`` action.
 
@@ -2009,7 +2009,7 @@ class PJSIPQualify(TypedAction):
     endpoint: str
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class PJSIPRegister(TypedAction):
     """The ``PJSIPRegister`` action.
 
@@ -2026,7 +2026,7 @@ class PJSIPRegister(TypedAction):
     registration: str
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class PJSIPSetMaintenance(TypedAction):
     """The ``PJSIPSetMaintenance`` action.
 
@@ -2047,7 +2047,7 @@ class PJSIPSetMaintenance(TypedAction):
     state: bool
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class PJSIPShowAors(TypedAction):
     """The ``PJSIPShowAors`` action.
 
@@ -2065,7 +2065,7 @@ class PJSIPShowAors(TypedAction):
     COMPLETE_EVENT_NAME: ClassVar[str | None] = "AorListComplete"
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class PJSIPShowAuths(TypedAction):
     """The ``PJSIPShowAuths`` action.
 
@@ -2083,7 +2083,7 @@ class PJSIPShowAuths(TypedAction):
     COMPLETE_EVENT_NAME: ClassVar[str | None] = "AuthListComplete"
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class PJSIPShowContacts(TypedAction):
     """The ``PJSIPShowContacts`` action.
 
@@ -2101,7 +2101,7 @@ class PJSIPShowContacts(TypedAction):
     COMPLETE_EVENT_NAME: ClassVar[str | None] = "ContactListComplete"
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class PJSIPShowEndpoint(TypedAction):
     """The ``PJSIPShowEndpoint`` action.
 
@@ -2136,7 +2136,7 @@ class PJSIPShowEndpoint(TypedAction):
     endpoint: str
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class PJSIPShowEndpoints(TypedAction):
     """The ``PJSIPShowEndpoints`` action.
 
@@ -2154,7 +2154,7 @@ class PJSIPShowEndpoints(TypedAction):
     COMPLETE_EVENT_NAME: ClassVar[str | None] = "EndpointListComplete"
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class PJSIPShowMaintenance(TypedAction):
     """The ``PJSIPShowMaintenance`` action.
 
@@ -2171,7 +2171,7 @@ class PJSIPShowMaintenance(TypedAction):
     endpoint: str | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class PJSIPShowRegistrationInboundContactStatuses(TypedAction):
     """The ``PJSIPShowRegistrationInboundContactStatuses`` action.
 
@@ -2185,7 +2185,7 @@ class PJSIPShowRegistrationInboundContactStatuses(TypedAction):
     SINCE: ClassVar[tuple[str, ...]] = ("13.14.0", "14.3.0")
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class PJSIPShowRegistrationsInbound(TypedAction):
     """The ``PJSIPShowRegistrationsInbound`` action.
 
@@ -2202,7 +2202,7 @@ class PJSIPShowRegistrationsInbound(TypedAction):
     COMPLETE_EVENT_NAME: ClassVar[str | None] = "InboundRegistrationDetailComplete"
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class PJSIPShowRegistrationsOutbound(TypedAction):
     """The ``PJSIPShowRegistrationsOutbound`` action.
 
@@ -2219,7 +2219,7 @@ class PJSIPShowRegistrationsOutbound(TypedAction):
     COMPLETE_EVENT_NAME: ClassVar[str | None] = "OutboundRegistrationDetailComplete"
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class PJSIPShowResourceLists(TypedAction):
     """The ``PJSIPShowResourceLists`` action.
 
@@ -2236,7 +2236,7 @@ class PJSIPShowResourceLists(TypedAction):
     COMPLETE_EVENT_NAME: ClassVar[str | None] = "ResourceListDetailComplete"
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class PJSIPShowSubscriptionsInbound(TypedAction):
     """The ``PJSIPShowSubscriptionsInbound`` action.
 
@@ -2253,7 +2253,7 @@ class PJSIPShowSubscriptionsInbound(TypedAction):
     COMPLETE_EVENT_NAME: ClassVar[str | None] = "InboundSubscriptionDetailComplete"
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class PJSIPShowSubscriptionsOutbound(TypedAction):
     """The ``PJSIPShowSubscriptionsOutbound`` action.
 
@@ -2270,7 +2270,7 @@ class PJSIPShowSubscriptionsOutbound(TypedAction):
     COMPLETE_EVENT_NAME: ClassVar[str | None] = "OutboundSubscriptionDetailComplete"
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class PJSIPUnregister(TypedAction):
     """The ``PJSIPUnregister`` action.
 
@@ -2287,7 +2287,7 @@ class PJSIPUnregister(TypedAction):
     registration: str
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class PRIDebugFileSet(TypedAction):
     """The ``PRIDebugFileSet`` action.
 
@@ -2304,7 +2304,7 @@ class PRIDebugFileSet(TypedAction):
     file: str
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class PRIDebugFileUnset(TypedAction):
     """The ``PRIDebugFileUnset`` action.
 
@@ -2318,7 +2318,7 @@ class PRIDebugFileUnset(TypedAction):
     SINCE: ClassVar[tuple[str, ...]] = ("13.0.0",)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class PRIDebugSet(TypedAction):
     """The ``PRIDebugSet`` action.
 
@@ -2339,7 +2339,7 @@ class PRIDebugSet(TypedAction):
     level: str
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class PRIShowSpans(TypedAction):
     """The ``PRIShowSpans`` action.
 
@@ -2356,7 +2356,7 @@ class PRIShowSpans(TypedAction):
     span: str | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class Park(TypedAction):
     """The ``Park`` action.
 
@@ -2385,7 +2385,7 @@ class Park(TypedAction):
     parking_space: str | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class ParkedCalls(TypedAction):
     """The ``ParkedCalls`` action.
 
@@ -2402,7 +2402,7 @@ class ParkedCalls(TypedAction):
     parking_lot: str | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class Parkinglots(TypedAction):
     """The ``Parkinglots`` action.
 
@@ -2416,7 +2416,7 @@ class Parkinglots(TypedAction):
     SINCE: ClassVar[tuple[str, ...]] = ("11.0.0",)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class Ping(TypedAction):
     """The ``Ping`` action.
 
@@ -2430,7 +2430,7 @@ class Ping(TypedAction):
     SINCE: ClassVar[tuple[str, ...]] = ("0.2.0",)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class PlayDTMF(TypedAction):
     """The ``PlayDTMF`` action.
 
@@ -2455,7 +2455,7 @@ class PlayDTMF(TypedAction):
     receive: str | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class PlayMF(TypedAction):
     """The ``PlayMF`` action.
 
@@ -2478,7 +2478,7 @@ class PlayMF(TypedAction):
     duration: int | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class PresenceState(TypedAction):
     """The ``PresenceState`` action.
 
@@ -2495,7 +2495,7 @@ class PresenceState(TypedAction):
     provider: str
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class PresenceStateList(TypedAction):
     """The ``PresenceStateList`` action.
 
@@ -2513,7 +2513,7 @@ class PresenceStateList(TypedAction):
     COMPLETE_EVENT_NAME: ClassVar[str | None] = "PresenceStateListComplete"
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class QueueAdd(TypedAction):
     """The ``QueueAdd`` action.
 
@@ -2544,7 +2544,7 @@ class QueueAdd(TypedAction):
     state_interface: str | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class QueueChangePriorityCaller(TypedAction):
     """The ``QueueChangePriorityCaller`` action.
 
@@ -2569,7 +2569,7 @@ class QueueChangePriorityCaller(TypedAction):
     immediate: str | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class QueueLog(TypedAction):
     """The ``QueueLog`` action.
 
@@ -2596,7 +2596,7 @@ class QueueLog(TypedAction):
     message: str | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class QueueMemberRingInUse(TypedAction):
     """The ``QueueMemberRingInUse`` action.
 
@@ -2619,7 +2619,7 @@ class QueueMemberRingInUse(TypedAction):
     queue: str | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class QueuePause(TypedAction):
     """The ``QueuePause`` action.
 
@@ -2644,7 +2644,7 @@ class QueuePause(TypedAction):
     reason: str | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class QueuePenalty(TypedAction):
     """The ``QueuePenalty`` action.
 
@@ -2667,7 +2667,7 @@ class QueuePenalty(TypedAction):
     queue: str | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class QueueReload(TypedAction):
     """The ``QueueReload`` action.
 
@@ -2692,7 +2692,7 @@ class QueueReload(TypedAction):
     parameters: bool | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class QueueRemove(TypedAction):
     """The ``QueueRemove`` action.
 
@@ -2713,7 +2713,7 @@ class QueueRemove(TypedAction):
     interface: str
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class QueueReset(TypedAction):
     """The ``QueueReset`` action.
 
@@ -2730,7 +2730,7 @@ class QueueReset(TypedAction):
     queue: str | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class QueueRule(TypedAction):
     """The ``QueueRule`` action.
 
@@ -2747,7 +2747,7 @@ class QueueRule(TypedAction):
     rule: str | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class QueueStatus(TypedAction):
     """The ``QueueStatus`` action.
 
@@ -2771,7 +2771,7 @@ class QueueStatus(TypedAction):
     member: str | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class QueueSummary(TypedAction):
     """The ``QueueSummary`` action.
 
@@ -2791,7 +2791,7 @@ class QueueSummary(TypedAction):
     queue: str | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class QueueWithdrawCaller(TypedAction):
     """The ``QueueWithdrawCaller`` action.
 
@@ -2814,7 +2814,7 @@ class QueueWithdrawCaller(TypedAction):
     withdraw_info: str | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class Redirect(TypedAction):
     """The ``Redirect`` action.
 
@@ -2847,7 +2847,7 @@ class Redirect(TypedAction):
     extra_priority: str | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class Reload(TypedAction):
     """The ``Reload`` action.
 
@@ -2864,7 +2864,7 @@ class Reload(TypedAction):
     module: str | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class SendFlash(TypedAction):
     """The ``SendFlash`` action.
 
@@ -2885,7 +2885,7 @@ class SendFlash(TypedAction):
     receive: str | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class SendText(TypedAction):
     """The ``SendText`` action.
 
@@ -2908,7 +2908,7 @@ class SendText(TypedAction):
     content_type: str | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class Setvar(TypedAction):
     """The ``Setvar`` action.
 
@@ -2931,7 +2931,7 @@ class Setvar(TypedAction):
     channel: str | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class ShowDialPlan(TypedAction):
     """The ``ShowDialPlan`` action.
 
@@ -2955,7 +2955,7 @@ class ShowDialPlan(TypedAction):
     context: str | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class SorceryMemoryCacheExpire(TypedAction):
     """The ``SorceryMemoryCacheExpire`` action.
 
@@ -2972,7 +2972,7 @@ class SorceryMemoryCacheExpire(TypedAction):
     cache: str
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class SorceryMemoryCacheExpireObject(TypedAction):
     """The ``SorceryMemoryCacheExpireObject`` action.
 
@@ -2993,7 +2993,7 @@ class SorceryMemoryCacheExpireObject(TypedAction):
     object: str
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class SorceryMemoryCachePopulate(TypedAction):
     """The ``SorceryMemoryCachePopulate`` action.
 
@@ -3010,7 +3010,7 @@ class SorceryMemoryCachePopulate(TypedAction):
     cache: str
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class SorceryMemoryCacheStale(TypedAction):
     """The ``SorceryMemoryCacheStale`` action.
 
@@ -3027,7 +3027,7 @@ class SorceryMemoryCacheStale(TypedAction):
     cache: str
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class SorceryMemoryCacheStaleObject(TypedAction):
     """The ``SorceryMemoryCacheStaleObject`` action.
 
@@ -3050,7 +3050,7 @@ class SorceryMemoryCacheStaleObject(TypedAction):
     reload: str | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class Status(TypedAction):
     """The ``Status`` action.
 
@@ -3077,7 +3077,7 @@ class Status(TypedAction):
     all_variables: bool | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class StopMixMonitor(TypedAction):
     """The ``StopMixMonitor`` action.
 
@@ -3098,7 +3098,7 @@ class StopMixMonitor(TypedAction):
     mix_monitor_id: str | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class UpdateConfig(TypedAction):
     """The ``UpdateConfig`` action.
 
@@ -3137,7 +3137,7 @@ class UpdateConfig(TypedAction):
     options: Sequence[str] | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class UserEvent(TypedAction):
     """The ``UserEvent`` action.
 
@@ -3158,7 +3158,7 @@ class UserEvent(TypedAction):
     headers: Mapping[str, str] | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class VoicemailBoxSummary(TypedAction):
     """The ``VoicemailBoxSummary`` action.
 
@@ -3179,7 +3179,7 @@ class VoicemailBoxSummary(TypedAction):
     mailbox: str
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class VoicemailForward(TypedAction):
     """The ``VoicemailForward`` action.
 
@@ -3210,7 +3210,7 @@ class VoicemailForward(TypedAction):
     to_folder: str
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class VoicemailMove(TypedAction):
     """The ``VoicemailMove`` action.
 
@@ -3237,7 +3237,7 @@ class VoicemailMove(TypedAction):
     to_folder: str
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class VoicemailRefresh(TypedAction):
     """The ``VoicemailRefresh`` action.
 
@@ -3258,7 +3258,7 @@ class VoicemailRefresh(TypedAction):
     mailbox: str | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class VoicemailRemove(TypedAction):
     """The ``VoicemailRemove`` action.
 
@@ -3283,7 +3283,7 @@ class VoicemailRemove(TypedAction):
     id: str
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class VoicemailUserStatus(TypedAction):
     """The ``VoicemailUserStatus`` action.
 
@@ -3304,7 +3304,7 @@ class VoicemailUserStatus(TypedAction):
     mailbox: str
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class VoicemailUsersList(TypedAction):
     """The ``VoicemailUsersList`` action.
 
@@ -3318,7 +3318,7 @@ class VoicemailUsersList(TypedAction):
     SINCE: ClassVar[tuple[str, ...]] = ("1.6.0",)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class WaitEvent(TypedAction):
     """The ``WaitEvent`` action.
 

@@ -212,7 +212,7 @@ __all__ = [
 ]
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class AGIExecEnd(TypedEvent):
     """The ``AGIExecEnd`` event.
 
@@ -240,7 +240,7 @@ class AGIExecEnd(TypedEvent):
     result: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class AGIExecStart(TypedEvent):
     """The ``AGIExecStart`` event.
 
@@ -264,7 +264,7 @@ class AGIExecStart(TypedEvent):
     command_id: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class AOCD(TypedEvent):
     """The ``AOC-D`` event.
 
@@ -306,7 +306,7 @@ class AOCD(TypedEvent):
     type_of: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class AOCE(TypedEvent):
     """The ``AOC-E`` event.
 
@@ -356,7 +356,7 @@ class AOCE(TypedEvent):
     type_of: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class AOCS(TypedEvent):
     """The ``AOC-S`` event.
 
@@ -402,7 +402,7 @@ class AOCS(TypedEvent):
     special_code: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class AgentCalled(TypedEvent):
     """The ``AgentCalled`` event.
 
@@ -430,7 +430,7 @@ class AgentCalled(TypedEvent):
     interface: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class AgentComplete(TypedEvent):
     """The ``AgentComplete`` event.
 
@@ -464,7 +464,7 @@ class AgentComplete(TypedEvent):
     reason: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class AgentConnect(TypedEvent):
     """The ``AgentConnect`` event.
 
@@ -496,7 +496,7 @@ class AgentConnect(TypedEvent):
     hold_time: int | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class AgentDump(TypedEvent):
     """The ``AgentDump`` event.
 
@@ -524,7 +524,7 @@ class AgentDump(TypedEvent):
     interface: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class AgentLogin(TypedEvent):
     """The ``AgentLogin`` event.
 
@@ -546,7 +546,7 @@ class AgentLogin(TypedEvent):
     agent: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class AgentLogoff(TypedEvent):
     """The ``AgentLogoff`` event.
 
@@ -570,7 +570,7 @@ class AgentLogoff(TypedEvent):
     logintime: int | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class AgentRingNoAnswer(TypedEvent):
     """The ``AgentRingNoAnswer`` event.
 
@@ -600,7 +600,7 @@ class AgentRingNoAnswer(TypedEvent):
     ring_time: int | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class Agents(TypedEvent):
     """The ``Agents`` event.
 
@@ -632,7 +632,7 @@ class Agents(TypedEvent):
     channel: ChannelSnapshot = EMPTY_CHANNEL
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class AgentsComplete(TypedEvent):
     """The ``AgentsComplete`` event.
 
@@ -647,7 +647,7 @@ class AgentsComplete(TypedEvent):
     SINCE: ClassVar[tuple[str, ...]] = ("12.0.0",)
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class Alarm(TypedEvent):
     """The ``Alarm`` event.
 
@@ -669,7 +669,7 @@ class Alarm(TypedEvent):
     alarm: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class AlarmClear(TypedEvent):
     """The ``AlarmClear`` event.
 
@@ -689,7 +689,7 @@ class AlarmClear(TypedEvent):
     dahdi_channel: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class AorDetail(TypedEvent):
     """The ``AorDetail`` event.
 
@@ -747,7 +747,7 @@ class AorDetail(TypedEvent):
     endpoint_name: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class AorList(TypedEvent):
     """The ``AorList`` event.
 
@@ -799,7 +799,7 @@ class AorList(TypedEvent):
     contacts: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class AorListComplete(TypedEvent):
     """The ``AorListComplete`` event.
 
@@ -821,7 +821,7 @@ class AorListComplete(TypedEvent):
     list_items: int | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class AsyncAGIEnd(TypedEvent):
     """The ``AsyncAGIEnd`` event.
 
@@ -841,7 +841,7 @@ class AsyncAGIEnd(TypedEvent):
     channel: ChannelSnapshot = EMPTY_CHANNEL
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class AsyncAGIExec(TypedEvent):
     """The ``AsyncAGIExec`` event.
 
@@ -865,7 +865,7 @@ class AsyncAGIExec(TypedEvent):
     result: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class AsyncAGIStart(TypedEvent):
     """The ``AsyncAGIStart`` event.
 
@@ -887,7 +887,7 @@ class AsyncAGIStart(TypedEvent):
     env: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class AttendedTransfer(TypedEvent):
     """The ``AttendedTransfer`` event.
 
@@ -931,7 +931,7 @@ class AttendedTransfer(TypedEvent):
     transfer_target: ChannelSnapshot = EMPTY_CHANNEL
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class AuthDetail(TypedEvent):
     """The ``AuthDetail`` event.
 
@@ -979,7 +979,7 @@ class AuthDetail(TypedEvent):
     supported_algorithms_uas: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class AuthList(TypedEvent):
     """The ``AuthList`` event.
 
@@ -1025,7 +1025,7 @@ class AuthList(TypedEvent):
     supported_algorithms_uas: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class AuthListComplete(TypedEvent):
     """The ``AuthListComplete`` event.
 
@@ -1047,7 +1047,7 @@ class AuthListComplete(TypedEvent):
     list_items: int | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class AuthMethodNotAllowed(TypedEvent):
     """The ``AuthMethodNotAllowed`` event.
 
@@ -1087,7 +1087,7 @@ class AuthMethodNotAllowed(TypedEvent):
     session_tv: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class BlindTransfer(TypedEvent):
     """The ``BlindTransfer`` event.
 
@@ -1119,7 +1119,7 @@ class BlindTransfer(TypedEvent):
     extension: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class BridgeCreate(TypedEvent):
     """The ``BridgeCreate`` event.
 
@@ -1139,7 +1139,7 @@ class BridgeCreate(TypedEvent):
     bridge: BridgeSnapshot = EMPTY_BRIDGE
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class BridgeDestroy(TypedEvent):
     """The ``BridgeDestroy`` event.
 
@@ -1159,7 +1159,7 @@ class BridgeDestroy(TypedEvent):
     bridge: BridgeSnapshot = EMPTY_BRIDGE
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class BridgeEnter(TypedEvent):
     """The ``BridgeEnter`` event.
 
@@ -1183,7 +1183,7 @@ class BridgeEnter(TypedEvent):
     swap_unique_id: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class BridgeInfoChannel(TypedEvent):
     """The ``BridgeInfoChannel`` event.
 
@@ -1203,7 +1203,7 @@ class BridgeInfoChannel(TypedEvent):
     channel: ChannelSnapshot = EMPTY_CHANNEL
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class BridgeInfoComplete(TypedEvent):
     """The ``BridgeInfoComplete`` event.
 
@@ -1223,7 +1223,7 @@ class BridgeInfoComplete(TypedEvent):
     bridge: BridgeSnapshot = EMPTY_BRIDGE
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class BridgeLeave(TypedEvent):
     """The ``BridgeLeave`` event.
 
@@ -1245,7 +1245,7 @@ class BridgeLeave(TypedEvent):
     channel: ChannelSnapshot = EMPTY_CHANNEL
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class BridgeMerge(TypedEvent):
     """The ``BridgeMerge`` event.
 
@@ -1267,7 +1267,7 @@ class BridgeMerge(TypedEvent):
     from_bridge: BridgeSnapshot = EMPTY_BRIDGE
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class BridgeVideoSourceUpdate(TypedEvent):
     """The ``BridgeVideoSourceUpdate`` event.
 
@@ -1289,7 +1289,7 @@ class BridgeVideoSourceUpdate(TypedEvent):
     bridge_previous_video_source: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class CEL(TypedEvent):
     """The ``CEL`` event.
 
@@ -1345,7 +1345,7 @@ class CEL(TypedEvent):
     extra: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class Cdr(TypedEvent):
     """The ``Cdr`` event.
 
@@ -1399,7 +1399,7 @@ class Cdr(TypedEvent):
     user_field: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class ChallengeResponseFailed(TypedEvent):
     """The ``ChallengeResponseFailed`` event.
 
@@ -1443,7 +1443,7 @@ class ChallengeResponseFailed(TypedEvent):
     session_tv: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class ChallengeSent(TypedEvent):
     """The ``ChallengeSent`` event.
 
@@ -1483,7 +1483,7 @@ class ChallengeSent(TypedEvent):
     session_tv: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class ChanSpyStart(TypedEvent):
     """The ``ChanSpyStart`` event.
 
@@ -1505,7 +1505,7 @@ class ChanSpyStart(TypedEvent):
     spyee: ChannelSnapshot = EMPTY_CHANNEL
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class ChanSpyStop(TypedEvent):
     """The ``ChanSpyStop`` event.
 
@@ -1527,7 +1527,7 @@ class ChanSpyStop(TypedEvent):
     spyee: ChannelSnapshot = EMPTY_CHANNEL
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class ChannelTalkingStart(TypedEvent):
     """The ``ChannelTalkingStart`` event.
 
@@ -1547,7 +1547,7 @@ class ChannelTalkingStart(TypedEvent):
     channel: ChannelSnapshot = EMPTY_CHANNEL
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class ChannelTalkingStop(TypedEvent):
     """The ``ChannelTalkingStop`` event.
 
@@ -1569,7 +1569,7 @@ class ChannelTalkingStop(TypedEvent):
     duration: int | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class ConfbridgeEnd(TypedEvent):
     """The ``ConfbridgeEnd`` event.
 
@@ -1591,7 +1591,7 @@ class ConfbridgeEnd(TypedEvent):
     bridge: BridgeSnapshot = EMPTY_BRIDGE
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class ConfbridgeJoin(TypedEvent):
     """The ``ConfbridgeJoin`` event.
 
@@ -1619,7 +1619,7 @@ class ConfbridgeJoin(TypedEvent):
     muted: bool | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class ConfbridgeLeave(TypedEvent):
     """The ``ConfbridgeLeave`` event.
 
@@ -1645,7 +1645,7 @@ class ConfbridgeLeave(TypedEvent):
     admin: bool | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class ConfbridgeList(TypedEvent):
     """The ``ConfbridgeList`` event.
 
@@ -1683,7 +1683,7 @@ class ConfbridgeList(TypedEvent):
     channel: ChannelSnapshot = EMPTY_CHANNEL
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class ConfbridgeListRooms(TypedEvent):
     """The ``ConfbridgeListRooms`` event.
 
@@ -1711,7 +1711,7 @@ class ConfbridgeListRooms(TypedEvent):
     muted: bool | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class ConfbridgeMute(TypedEvent):
     """The ``ConfbridgeMute`` event.
 
@@ -1737,7 +1737,7 @@ class ConfbridgeMute(TypedEvent):
     admin: bool | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class ConfbridgeRecord(TypedEvent):
     """The ``ConfbridgeRecord`` event.
 
@@ -1759,7 +1759,7 @@ class ConfbridgeRecord(TypedEvent):
     bridge: BridgeSnapshot = EMPTY_BRIDGE
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class ConfbridgeStart(TypedEvent):
     """The ``ConfbridgeStart`` event.
 
@@ -1781,7 +1781,7 @@ class ConfbridgeStart(TypedEvent):
     bridge: BridgeSnapshot = EMPTY_BRIDGE
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class ConfbridgeStopRecord(TypedEvent):
     """The ``ConfbridgeStopRecord`` event.
 
@@ -1803,7 +1803,7 @@ class ConfbridgeStopRecord(TypedEvent):
     bridge: BridgeSnapshot = EMPTY_BRIDGE
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class ConfbridgeTalking(TypedEvent):
     """The ``ConfbridgeTalking`` event.
 
@@ -1831,7 +1831,7 @@ class ConfbridgeTalking(TypedEvent):
     admin: bool | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class ConfbridgeUnmute(TypedEvent):
     """The ``ConfbridgeUnmute`` event.
 
@@ -1857,7 +1857,7 @@ class ConfbridgeUnmute(TypedEvent):
     admin: bool | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class ContactList(TypedEvent):
     """The ``ContactList`` event.
 
@@ -1913,7 +1913,7 @@ class ContactList(TypedEvent):
     qualify2xx_only: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class ContactListComplete(TypedEvent):
     """The ``ContactListComplete`` event.
 
@@ -1935,7 +1935,7 @@ class ContactListComplete(TypedEvent):
     list_items: int | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class ContactStatus(TypedEvent):
     """The ``ContactStatus`` event.
 
@@ -1963,7 +1963,7 @@ class ContactStatus(TypedEvent):
     roundtrip_usec: int | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class ContactStatusDetail(TypedEvent):
     """The ``ContactStatusDetail`` event.
 
@@ -2013,7 +2013,7 @@ class ContactStatusDetail(TypedEvent):
     qualify2xx_only: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class CoreShowChannel(TypedEvent):
     """The ``CoreShowChannel`` event.
 
@@ -2041,7 +2041,7 @@ class CoreShowChannel(TypedEvent):
     duration: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class CoreShowChannelMapComplete(TypedEvent):
     """The ``CoreShowChannelMapComplete`` event.
 
@@ -2063,7 +2063,7 @@ class CoreShowChannelMapComplete(TypedEvent):
     list_items: int | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class CoreShowChannelsComplete(TypedEvent):
     """The ``CoreShowChannelsComplete`` event.
 
@@ -2085,7 +2085,7 @@ class CoreShowChannelsComplete(TypedEvent):
     list_items: int | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class DAHDIChannel(TypedEvent):
     """The ``DAHDIChannel`` event.
 
@@ -2111,7 +2111,7 @@ class DAHDIChannel(TypedEvent):
     dahdi_channel: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class DNDState(TypedEvent):
     """The ``DNDState`` event.
 
@@ -2133,7 +2133,7 @@ class DNDState(TypedEvent):
     status: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class DTMFBegin(TypedEvent):
     """The ``DTMFBegin`` event.
 
@@ -2157,7 +2157,7 @@ class DTMFBegin(TypedEvent):
     direction: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class DTMFEnd(TypedEvent):
     """The ``DTMFEnd`` event.
 
@@ -2183,7 +2183,7 @@ class DTMFEnd(TypedEvent):
     direction: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class DeadlockStart(TypedEvent):
     """The ``DeadlockStart`` event.
 
@@ -2203,7 +2203,7 @@ class DeadlockStart(TypedEvent):
     mutex: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class DeviceStateChange(TypedEvent):
     """The ``DeviceStateChange`` event.
 
@@ -2225,7 +2225,7 @@ class DeviceStateChange(TypedEvent):
     state: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class DeviceStateListComplete(TypedEvent):
     """The ``DeviceStateListComplete`` event.
 
@@ -2247,7 +2247,7 @@ class DeviceStateListComplete(TypedEvent):
     list_items: int | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class DialBegin(TypedEvent):
     """The ``DialBegin`` event.
 
@@ -2271,7 +2271,7 @@ class DialBegin(TypedEvent):
     dial_string: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class DialEnd(TypedEvent):
     """The ``DialEnd`` event.
 
@@ -2297,7 +2297,7 @@ class DialEnd(TypedEvent):
     forward: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class DialState(TypedEvent):
     """The ``DialState`` event.
 
@@ -2323,7 +2323,7 @@ class DialState(TypedEvent):
     forward: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class EndpointDetail(TypedEvent):
     """The ``EndpointDetail`` event.
 
@@ -2623,7 +2623,7 @@ class EndpointDetail(TypedEvent):
     webrtc: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class EndpointDetailComplete(TypedEvent):
     """The ``EndpointDetailComplete`` event.
 
@@ -2645,7 +2645,7 @@ class EndpointDetailComplete(TypedEvent):
     list_items: int | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class EndpointList(TypedEvent):
     """The ``EndpointList`` event.
 
@@ -2681,7 +2681,7 @@ class EndpointList(TypedEvent):
     contacts: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class EndpointListComplete(TypedEvent):
     """The ``EndpointListComplete`` event.
 
@@ -2703,7 +2703,7 @@ class EndpointListComplete(TypedEvent):
     list_items: int | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class ExtensionStateListComplete(TypedEvent):
     """The ``ExtensionStateListComplete`` event.
 
@@ -2725,7 +2725,7 @@ class ExtensionStateListComplete(TypedEvent):
     list_items: int | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class ExtensionStatus(TypedEvent):
     """The ``ExtensionStatus`` event.
 
@@ -2753,7 +2753,7 @@ class ExtensionStatus(TypedEvent):
     status_text: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class FAXSession(TypedEvent):
     """The ``FAXSession`` event.
 
@@ -2793,7 +2793,7 @@ class FAXSession(TypedEvent):
     total_bad_lines: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class FAXSessionsComplete(TypedEvent):
     """The ``FAXSessionsComplete`` event.
 
@@ -2813,7 +2813,7 @@ class FAXSessionsComplete(TypedEvent):
     total: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class FAXSessionsEntry(TypedEvent):
     """The ``FAXSessionsEntry`` event.
 
@@ -2845,7 +2845,7 @@ class FAXSessionsEntry(TypedEvent):
     files: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class FAXStats(TypedEvent):
     """The ``FAXStats`` event.
 
@@ -2875,7 +2875,7 @@ class FAXStats(TypedEvent):
     failed_fa_xes: int | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class FAXStatus(TypedEvent):
     """The ``FAXStatus`` event.
 
@@ -2903,7 +2903,7 @@ class FAXStatus(TypedEvent):
     file_name: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class FailedACL(TypedEvent):
     """The ``FailedACL`` event.
 
@@ -2943,7 +2943,7 @@ class FailedACL(TypedEvent):
     session_tv: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class Flash(TypedEvent):
     """The ``Flash`` event.
 
@@ -2963,7 +2963,7 @@ class Flash(TypedEvent):
     channel: ChannelSnapshot = EMPTY_CHANNEL
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class FullyBooted(TypedEvent):
     """The ``FullyBooted`` event.
 
@@ -2987,7 +2987,7 @@ class FullyBooted(TypedEvent):
     last_reload: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class Hangup(TypedEvent):
     """The ``Hangup`` event.
 
@@ -3013,7 +3013,7 @@ class Hangup(TypedEvent):
     tech_cause: int | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class HangupHandlerPop(TypedEvent):
     """The ``HangupHandlerPop`` event.
 
@@ -3035,7 +3035,7 @@ class HangupHandlerPop(TypedEvent):
     handler: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class HangupHandlerPush(TypedEvent):
     """The ``HangupHandlerPush`` event.
 
@@ -3057,7 +3057,7 @@ class HangupHandlerPush(TypedEvent):
     handler: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class HangupHandlerRun(TypedEvent):
     """The ``HangupHandlerRun`` event.
 
@@ -3079,7 +3079,7 @@ class HangupHandlerRun(TypedEvent):
     handler: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class HangupRequest(TypedEvent):
     """The ``HangupRequest`` event.
 
@@ -3101,7 +3101,7 @@ class HangupRequest(TypedEvent):
     cause: int | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class Hold(TypedEvent):
     """The ``Hold`` event.
 
@@ -3123,7 +3123,7 @@ class Hold(TypedEvent):
     music_class: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class IdentifyDetail(TypedEvent):
     """The ``IdentifyDetail`` event.
 
@@ -3157,7 +3157,7 @@ class IdentifyDetail(TypedEvent):
     endpoint_name: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class InboundRegistrationDetail(TypedEvent):
     """The ``InboundRegistrationDetail`` event.
 
@@ -3211,7 +3211,7 @@ class InboundRegistrationDetail(TypedEvent):
     contact: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class InboundSubscriptionDetail(TypedEvent):
     """The ``InboundSubscriptionDetail`` event.
 
@@ -3247,7 +3247,7 @@ class InboundSubscriptionDetail(TypedEvent):
     mailboxes: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class InvalidAccountID(TypedEvent):
     """The ``InvalidAccountID`` event.
 
@@ -3285,7 +3285,7 @@ class InvalidAccountID(TypedEvent):
     session_tv: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class InvalidPassword(TypedEvent):
     """The ``InvalidPassword`` event.
 
@@ -3329,7 +3329,7 @@ class InvalidPassword(TypedEvent):
     received_hash: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class InvalidTransport(TypedEvent):
     """The ``InvalidTransport`` event.
 
@@ -3369,7 +3369,7 @@ class InvalidTransport(TypedEvent):
     session_tv: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class Load(TypedEvent):
     """The ``Load`` event.
 
@@ -3391,7 +3391,7 @@ class Load(TypedEvent):
     status: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class LoadAverageLimit(TypedEvent):
     """The ``LoadAverageLimit`` event.
 
@@ -3429,7 +3429,7 @@ class LoadAverageLimit(TypedEvent):
     session_tv: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class LocalBridge(TypedEvent):
     """The ``LocalBridge`` event.
 
@@ -3457,7 +3457,7 @@ class LocalBridge(TypedEvent):
     local_optimization: bool | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class LocalOptimizationBegin(TypedEvent):
     """The ``LocalOptimizationBegin`` event.
 
@@ -3485,7 +3485,7 @@ class LocalOptimizationBegin(TypedEvent):
     id: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class LocalOptimizationEnd(TypedEvent):
     """The ``LocalOptimizationEnd`` event.
 
@@ -3511,7 +3511,7 @@ class LocalOptimizationEnd(TypedEvent):
     id: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class LogChannel(TypedEvent):
     """The ``LogChannel`` event.
 
@@ -3531,7 +3531,7 @@ class LogChannel(TypedEvent):
     channel: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class MCID(TypedEvent):
     """The ``MCID`` event.
 
@@ -3603,7 +3603,7 @@ class MCID(TypedEvent):
     m_connected_id_pres: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class MWIGet(TypedEvent):
     """The ``MWIGet`` event.
 
@@ -3627,7 +3627,7 @@ class MWIGet(TypedEvent):
     new_messages: int | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class MWIGetComplete(TypedEvent):
     """The ``MWIGetComplete`` event.
 
@@ -3649,7 +3649,7 @@ class MWIGetComplete(TypedEvent):
     list_items: int | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class MeetmeEnd(TypedEvent):
     """The ``MeetmeEnd`` event.
 
@@ -3669,7 +3669,7 @@ class MeetmeEnd(TypedEvent):
     meetme: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class MeetmeJoin(TypedEvent):
     """The ``MeetmeJoin`` event.
 
@@ -3693,7 +3693,7 @@ class MeetmeJoin(TypedEvent):
     channel: ChannelSnapshot = EMPTY_CHANNEL
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class MeetmeLeave(TypedEvent):
     """The ``MeetmeLeave`` event.
 
@@ -3719,7 +3719,7 @@ class MeetmeLeave(TypedEvent):
     duration: int | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class MeetmeList(TypedEvent):
     """The ``MeetmeList`` event.
 
@@ -3761,7 +3761,7 @@ class MeetmeList(TypedEvent):
     talking: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class MeetmeListRooms(TypedEvent):
     """The ``MeetmeListRooms`` event.
 
@@ -3791,7 +3791,7 @@ class MeetmeListRooms(TypedEvent):
     locked: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class MeetmeMute(TypedEvent):
     """The ``MeetmeMute`` event.
 
@@ -3819,7 +3819,7 @@ class MeetmeMute(TypedEvent):
     status: bool | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class MeetmeTalkRequest(TypedEvent):
     """The ``MeetmeTalkRequest`` event.
 
@@ -3847,7 +3847,7 @@ class MeetmeTalkRequest(TypedEvent):
     status: bool | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class MeetmeTalking(TypedEvent):
     """The ``MeetmeTalking`` event.
 
@@ -3875,7 +3875,7 @@ class MeetmeTalking(TypedEvent):
     status: bool | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class MemoryLimit(TypedEvent):
     """The ``MemoryLimit`` event.
 
@@ -3913,7 +3913,7 @@ class MemoryLimit(TypedEvent):
     session_tv: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class MessageWaiting(TypedEvent):
     """The ``MessageWaiting`` event.
 
@@ -3941,7 +3941,7 @@ class MessageWaiting(TypedEvent):
     old: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class MiniVoiceMail(TypedEvent):
     """The ``MiniVoiceMail`` event.
 
@@ -3967,7 +3967,7 @@ class MiniVoiceMail(TypedEvent):
     counter: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class MixMonitorMute(TypedEvent):
     """The ``MixMonitorMute`` event.
 
@@ -3991,7 +3991,7 @@ class MixMonitorMute(TypedEvent):
     state: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class MixMonitorStart(TypedEvent):
     """The ``MixMonitorStart`` event.
 
@@ -4011,7 +4011,7 @@ class MixMonitorStart(TypedEvent):
     channel: ChannelSnapshot = EMPTY_CHANNEL
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class MixMonitorStop(TypedEvent):
     """The ``MixMonitorStop`` event.
 
@@ -4031,7 +4031,7 @@ class MixMonitorStop(TypedEvent):
     channel: ChannelSnapshot = EMPTY_CHANNEL
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class MusicOnHoldStart(TypedEvent):
     """The ``MusicOnHoldStart`` event.
 
@@ -4053,7 +4053,7 @@ class MusicOnHoldStart(TypedEvent):
     class_: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class MusicOnHoldStop(TypedEvent):
     """The ``MusicOnHoldStop`` event.
 
@@ -4073,7 +4073,7 @@ class MusicOnHoldStop(TypedEvent):
     channel: ChannelSnapshot = EMPTY_CHANNEL
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class NewAccountCode(TypedEvent):
     """The ``NewAccountCode`` event.
 
@@ -4095,7 +4095,7 @@ class NewAccountCode(TypedEvent):
     old_account_code: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class NewCallerid(TypedEvent):
     """The ``NewCallerid`` event.
 
@@ -4117,7 +4117,7 @@ class NewCallerid(TypedEvent):
     cid_calling_pres: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class NewConnectedLine(TypedEvent):
     """The ``NewConnectedLine`` event.
 
@@ -4137,7 +4137,7 @@ class NewConnectedLine(TypedEvent):
     channel: ChannelSnapshot = EMPTY_CHANNEL
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class NewExten(TypedEvent):
     """The ``Newexten`` event.
 
@@ -4163,7 +4163,7 @@ class NewExten(TypedEvent):
     app_data: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class Newchannel(TypedEvent):
     """The ``Newchannel`` event.
 
@@ -4183,7 +4183,7 @@ class Newchannel(TypedEvent):
     channel: ChannelSnapshot = EMPTY_CHANNEL
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class Newstate(TypedEvent):
     """The ``Newstate`` event.
 
@@ -4203,7 +4203,7 @@ class Newstate(TypedEvent):
     channel: ChannelSnapshot = EMPTY_CHANNEL
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class OriginateResponse(TypedEvent):
     """The ``OriginateResponse`` event.
 
@@ -4241,7 +4241,7 @@ class OriginateResponse(TypedEvent):
     caller_id_name: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class OutboundRegistrationDetail(TypedEvent):
     """The ``OutboundRegistrationDetail`` event.
 
@@ -4307,7 +4307,7 @@ class OutboundRegistrationDetail(TypedEvent):
     next_reg: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class OutboundSubscriptionDetail(TypedEvent):
     """The ``OutboundSubscriptionDetail`` event.
 
@@ -4343,7 +4343,7 @@ class OutboundSubscriptionDetail(TypedEvent):
     mailboxes: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class PJSIPMaintenanceStatus(TypedEvent):
     """The ``PJSIPMaintenanceStatus`` event.
 
@@ -4365,7 +4365,7 @@ class PJSIPMaintenanceStatus(TypedEvent):
     status: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class ParkedCall(TypedEvent):
     """The ``ParkedCall`` event.
 
@@ -4395,7 +4395,7 @@ class ParkedCall(TypedEvent):
     parking_duration: int | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class ParkedCallGiveUp(TypedEvent):
     """The ``ParkedCallGiveUp`` event.
 
@@ -4427,7 +4427,7 @@ class ParkedCallGiveUp(TypedEvent):
     parking_duration: int | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class ParkedCallSwap(TypedEvent):
     """The ``ParkedCallSwap`` event.
 
@@ -4459,7 +4459,7 @@ class ParkedCallSwap(TypedEvent):
     parking_duration: int | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class ParkedCallTimeOut(TypedEvent):
     """The ``ParkedCallTimeOut`` event.
 
@@ -4491,7 +4491,7 @@ class ParkedCallTimeOut(TypedEvent):
     parking_duration: int | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class PeerStatus(TypedEvent):
     """The ``PeerStatus`` event.
 
@@ -4523,7 +4523,7 @@ class PeerStatus(TypedEvent):
     time: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class Pickup(TypedEvent):
     """The ``Pickup`` event.
 
@@ -4545,7 +4545,7 @@ class Pickup(TypedEvent):
     target: ChannelSnapshot = EMPTY_CHANNEL
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class PresenceStateChange(TypedEvent):
     """The ``PresenceStateChange`` event.
 
@@ -4571,7 +4571,7 @@ class PresenceStateChange(TypedEvent):
     message_: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class PresenceStateListComplete(TypedEvent):
     """The ``PresenceStateListComplete`` event.
 
@@ -4593,7 +4593,7 @@ class PresenceStateListComplete(TypedEvent):
     list_items: int | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class PresenceStatus(TypedEvent):
     """The ``PresenceStatus`` event.
 
@@ -4623,7 +4623,7 @@ class PresenceStatus(TypedEvent):
     message_: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class QueueCallerAbandon(TypedEvent):
     """The ``QueueCallerAbandon`` event.
 
@@ -4651,7 +4651,7 @@ class QueueCallerAbandon(TypedEvent):
     hold_time: int | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class QueueCallerJoin(TypedEvent):
     """The ``QueueCallerJoin`` event.
 
@@ -4677,7 +4677,7 @@ class QueueCallerJoin(TypedEvent):
     count: int | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class QueueCallerLeave(TypedEvent):
     """The ``QueueCallerLeave`` event.
 
@@ -4703,7 +4703,7 @@ class QueueCallerLeave(TypedEvent):
     position: int | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class QueueEntry(TypedEvent):
     """The ``QueueEntry`` event.
 
@@ -4741,7 +4741,7 @@ class QueueEntry(TypedEvent):
     priority: int | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class QueueMemberAdded(TypedEvent):
     """The ``QueueMemberAdded`` event.
 
@@ -4791,7 +4791,7 @@ class QueueMemberAdded(TypedEvent):
     wrapuptime: int | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class QueueMemberPause(TypedEvent):
     """The ``QueueMemberPause`` event.
 
@@ -4841,7 +4841,7 @@ class QueueMemberPause(TypedEvent):
     wrapuptime: int | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class QueueMemberPenalty(TypedEvent):
     """The ``QueueMemberPenalty`` event.
 
@@ -4891,7 +4891,7 @@ class QueueMemberPenalty(TypedEvent):
     wrapuptime: int | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class QueueMemberRemoved(TypedEvent):
     """The ``QueueMemberRemoved`` event.
 
@@ -4941,7 +4941,7 @@ class QueueMemberRemoved(TypedEvent):
     wrapuptime: int | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class QueueMemberRinginuse(TypedEvent):
     """The ``QueueMemberRinginuse`` event.
 
@@ -4991,7 +4991,7 @@ class QueueMemberRinginuse(TypedEvent):
     wrapuptime: int | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class QueueMemberStatus(TypedEvent):
     """The ``QueueMemberStatus`` event.
 
@@ -5041,7 +5041,7 @@ class QueueMemberStatus(TypedEvent):
     wrapuptime: int | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class QueueParams(TypedEvent):
     """The ``QueueParams`` event.
 
@@ -5077,7 +5077,7 @@ class QueueParams(TypedEvent):
     service_level_perf2: float | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class RTCPReceived(TypedEvent):
     """The ``RTCPReceived`` event.
 
@@ -5131,7 +5131,7 @@ class RTCPReceived(TypedEvent):
     report_xdlsr: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class RTCPSent(TypedEvent):
     """The ``RTCPSent`` event.
 
@@ -5183,7 +5183,7 @@ class RTCPSent(TypedEvent):
     report_xdlsr: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class ReceiveFAX(TypedEvent):
     """The ``ReceiveFAX`` event.
 
@@ -5215,7 +5215,7 @@ class ReceiveFAX(TypedEvent):
     file_name: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class Registry(TypedEvent):
     """The ``Registry`` event.
 
@@ -5243,7 +5243,7 @@ class Registry(TypedEvent):
     cause: int | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class Reload(TypedEvent):
     """The ``Reload`` event.
 
@@ -5265,7 +5265,7 @@ class Reload(TypedEvent):
     status: int | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class Rename(TypedEvent):
     """The ``Rename`` event.
 
@@ -5280,7 +5280,7 @@ class Rename(TypedEvent):
     SINCE: ClassVar[tuple[str, ...]] = ("16.24.0", "18.10.0", "19.2.0")
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class RequestBadFormat(TypedEvent):
     """The ``RequestBadFormat`` event.
 
@@ -5322,7 +5322,7 @@ class RequestBadFormat(TypedEvent):
     request_params: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class RequestNotAllowed(TypedEvent):
     """The ``RequestNotAllowed`` event.
 
@@ -5364,7 +5364,7 @@ class RequestNotAllowed(TypedEvent):
     request_params: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class RequestNotSupported(TypedEvent):
     """The ``RequestNotSupported`` event.
 
@@ -5404,7 +5404,7 @@ class RequestNotSupported(TypedEvent):
     session_tv: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class ResourceListDetail(TypedEvent):
     """The ``ResourceListDetail`` event.
 
@@ -5434,7 +5434,7 @@ class ResourceListDetail(TypedEvent):
     resource_display_name: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class SendFAX(TypedEvent):
     """The ``SendFAX`` event.
 
@@ -5466,7 +5466,7 @@ class SendFAX(TypedEvent):
     file_name: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class SessionLimit(TypedEvent):
     """The ``SessionLimit`` event.
 
@@ -5504,7 +5504,7 @@ class SessionLimit(TypedEvent):
     session_tv: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class Shutdown(TypedEvent):
     """The ``Shutdown`` event.
 
@@ -5526,7 +5526,7 @@ class Shutdown(TypedEvent):
     restart: bool | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class SoftHangupRequest(TypedEvent):
     """The ``SoftHangupRequest`` event.
 
@@ -5548,7 +5548,7 @@ class SoftHangupRequest(TypedEvent):
     cause: int | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class SpanAlarm(TypedEvent):
     """The ``SpanAlarm`` event.
 
@@ -5570,7 +5570,7 @@ class SpanAlarm(TypedEvent):
     alarm: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class SpanAlarmClear(TypedEvent):
     """The ``SpanAlarmClear`` event.
 
@@ -5590,7 +5590,7 @@ class SpanAlarmClear(TypedEvent):
     span: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class Status(TypedEvent):
     """The ``Status`` event.
 
@@ -5642,7 +5642,7 @@ class Status(TypedEvent):
     seconds: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class StatusComplete(TypedEvent):
     """The ``StatusComplete`` event.
 
@@ -5662,7 +5662,7 @@ class StatusComplete(TypedEvent):
     items: int | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class SuccessfulAuth(TypedEvent):
     """The ``SuccessfulAuth`` event.
 
@@ -5702,7 +5702,7 @@ class SuccessfulAuth(TypedEvent):
     session_tv: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class TransportDetail(TypedEvent):
     """The ``TransportDetail`` event.
 
@@ -5782,7 +5782,7 @@ class TransportDetail(TypedEvent):
     endpoint_name: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class UnParkedCall(TypedEvent):
     """The ``UnParkedCall`` event.
 
@@ -5816,7 +5816,7 @@ class UnParkedCall(TypedEvent):
     retriever: ChannelSnapshot = EMPTY_CHANNEL
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class UnexpectedAddress(TypedEvent):
     """The ``UnexpectedAddress`` event.
 
@@ -5856,7 +5856,7 @@ class UnexpectedAddress(TypedEvent):
     session_tv: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class Unhold(TypedEvent):
     """The ``Unhold`` event.
 
@@ -5876,7 +5876,7 @@ class Unhold(TypedEvent):
     channel: ChannelSnapshot = EMPTY_CHANNEL
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class Unload(TypedEvent):
     """The ``Unload`` event.
 
@@ -5898,7 +5898,7 @@ class Unload(TypedEvent):
     status: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class UserEvent(TypedEvent):
     """The ``UserEvent`` event.
 
@@ -5920,7 +5920,7 @@ class UserEvent(TypedEvent):
     user_event: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class VarSet(TypedEvent):
     """The ``VarSet`` event.
 
@@ -5944,7 +5944,7 @@ class VarSet(TypedEvent):
     value: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class VoicemailPasswordChange(TypedEvent):
     """The ``VoicemailPasswordChange`` event.
 
@@ -5968,7 +5968,7 @@ class VoicemailPasswordChange(TypedEvent):
     new_password: str | None = None
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class Wink(TypedEvent):
     """The ``Wink`` event.
 
