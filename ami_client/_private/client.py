@@ -62,7 +62,6 @@ from ami_client._private.errors import (
     LimitExceeded,
     LocalProtocolError,
     PermissionDenied,
-    RemoteProtocolError,
     SubscriptionOverflow,
 )
 from ami_client._private.limits import DEFAULT_LIMITS, Limits
@@ -223,15 +222,6 @@ class _Waiter(Pending):
         self.outcome: Outcome | None = None
         self.error: BaseException | None = None
 
-    async def wait(self) -> None:
-        """Until :meth:`wake` (cancellable: anyio cancels a task waiting on a future)."""
-        future = self.future
-        if future is not None:
-            await future
-        else:
-            assert self.event is not None
-            await self.event.wait()
-
     def wake(self) -> None:
         future = self.future
         if future is not None:
@@ -240,12 +230,14 @@ class _Waiter(Pending):
                     future.set_exception(self.error)
                 else:
                     future.set_result(self.outcome)  # (the sender reads it from there)
-        elif self.event is not None:
+        else:
+            # (_submit gives every waiter a future or an event before it can be answered)
+            assert self.event is not None
             self.event.set()
 
     def finish(self, outcome: Outcome | None, error: BaseException | None = None) -> None:
-        if self.done:
-            return
+        """The action's end. Called once: the correlator forgets an entry as it ends it, and
+        only entries it still holds are answered or failed."""
         self.done = self.answered = True
         self.outcome = outcome
         self.error = error
@@ -260,20 +252,9 @@ class _Waiter(Pending):
         return outcome
 
     def deliver(self, outcome: Outcome) -> None:
-        """What the correlator said about this action (the reader calls it)."""
-        if isinstance(outcome, ListItem):
-            self.item(outcome.event)
-        elif isinstance(outcome, ListStarted):
-            self.started(outcome.response)
-        else:
-            self.finish(outcome)
-
-    # Stream hooks (overridden by _ListStream's waiter).
-    def started(self, response: Response) -> None:
-        self.finish(ListStarted(response.action_id or "", response))
-
-    def item(self, event: Event) -> None:  # pragma: no cover - COLLECT/ORIGINATE get no items
-        pass
+        """What the correlator said about this action (the reader calls it). For COLLECT and
+        ORIGINATE that is always the final outcome (ListStarted and ListItem are STREAM's)."""
+        self.finish(outcome)
 
 
 class _Link:
@@ -392,6 +373,20 @@ class AMIClient:
             raise TypeError(f"keepalive must be a Keepalive, seconds or None, not {keepalive!r}")
         if not (isinstance(connect_timeout, (int, float)) and connect_timeout > 0):
             raise ValueError(f"connect_timeout must be > 0, not {connect_timeout!r}")
+        # Checked here, not where they are first used (at connect, or on the first event):
+        # there a caller's mistake would look like a connection failure or a bad event.
+        if isinstance(max_list_items, bool) or not isinstance(max_list_items, int):
+            raise TypeError(f"max_list_items must be an int, not {max_list_items!r}")
+        if max_list_items < 1:
+            raise ValueError(f"max_list_items must be >= 1, not {max_list_items!r}")
+        if not isinstance(limits, Limits):
+            raise TypeError(f"limits must be an ami_client.Limits, not {limits!r}")
+        if event_factory is not None and not callable(event_factory):
+            raise TypeError(f"event_factory must be callable or None, not {event_factory!r}")
+        if transport_factory is not None and not callable(transport_factory):
+            raise TypeError(
+                f"transport_factory must be callable or None, not {transport_factory!r}"
+            )
         if transport_factory is None and "://" in host:
             # AMI over HTTP(S), chosen by the URL scheme (http_transport.py, docs/http.md).
             from ami_client._private.http_transport import factory_for_url
@@ -479,10 +474,11 @@ class AMIClient:
             return
         self._closing = True
         link = self._link
+        assert link is not None  # (__aenter__ sets it with _tg)
         # Shielded: the Logoff must be tried (within its own deadline) even when the caller is
         # being cancelled.
         with anyio.CancelScope(shield=True):
-            if self._state is ConnectionState.CONNECTED and link is not None:
+            if self._state is ConnectionState.CONNECTED:
                 self._set_state(ConnectionState.CLOSING)
                 link.goodbye = True
                 with anyio.move_on_after(logoff_timeout):
@@ -497,9 +493,8 @@ class AMIClient:
         finally:
             self._tg = None
             with anyio.CancelScope(shield=True):
-                if link is not None:
-                    self._fail_link(link, ClientClosed("the client was closed"))
-                    await link.transport.aclose()
+                self._fail_link(link, ClientClosed("the client was closed"))
+                await link.transport.aclose()
             self._set_state(ConnectionState.CLOSED)
             for sub in self._subscriptions:
                 sub._end(None)
@@ -565,9 +560,8 @@ class AMIClient:
             while not queue:
                 data = await transport.receive()
                 parser.receive_data(data)
+                # (After b"", the parser's last item is a ConnectionClosed, or it raises.)
                 queue.extend(parser.next_events())
-                if not data and not queue:
-                    queue.append(ConnectionClosed())
             return queue.popleft()
 
         async def answer(action_id: str, what: str) -> Response:
@@ -584,8 +578,8 @@ class AMIClient:
             banner = await next_item()
             if isinstance(banner, ConnectionClosed):
                 raise ConnectionLost("the server closed the connection before its greeting")
-            if not isinstance(banner, Banner):
-                raise RemoteProtocolError(f"expected the AMI greeting, got {banner!r}")
+            # (A first line that is not a greeting is the parser's RemoteProtocolError.)
+            assert isinstance(banner, Banner)
             logger.debug("server greeting: %s", banner.raw.decode("utf-8", "replace"))
         fields: dict[str, str] = {"Username": self.username}
         if self.auth == "md5":
@@ -1004,9 +998,10 @@ class AMIClient:
         try:
             future = waiter.future
             if future is not None:
-                await future  # (asyncio: what waiter.wait() does, one coroutine frame less)
+                await future  # asyncio (anyio cancels a task waiting on a future)
             else:
-                await waiter.wait()
+                assert waiter.event is not None
+                await waiter.event.wait()
         finally:
             if not waiter.answered:
                 self._abandon(link, waiter)
@@ -1189,9 +1184,9 @@ class AMIClient:
                 raise EventListError(outcome.response, items)
             complete = make(outcome.event, factory) if outcome.event is not None else None
             return EventListResult(outcome.response, items, complete)
-        if isinstance(outcome, ListOverflow):
-            raise LimitExceeded("max_list_items", outcome.max_items)
-        raise AssertionError(f"unexpected outcome {outcome!r}")  # pragma: no cover
+        # (What is left: OriginateDone is read by originate(), ListStarted/ListItem by streams.)
+        assert isinstance(outcome, ListOverflow), outcome
+        raise LimitExceeded("max_list_items", outcome.max_items)
 
     def _remember_session_action(self, action: Action) -> None:
         name = action.name.lower()
@@ -1335,7 +1330,7 @@ def _without_action_id(action: Action) -> Action:
 
 
 class _StreamWaiter(_Waiter):
-    __slots__ = ("buffer", "item_wake", "max_buffer", "overflowed")
+    __slots__ = ("buffer", "item_wake", "list_response", "max_buffer", "overflowed")
 
     def __init__(self, max_buffer: int) -> None:
         super().__init__(STREAM)
@@ -1343,9 +1338,19 @@ class _StreamWaiter(_Waiter):
         self.overflowed = False
         self.buffer: deque[Event] = deque()
         self.max_buffer = max_buffer
+        self.list_response: Response | None = None  # once the response started a list
+
+    def deliver(self, outcome: Outcome) -> None:
+        if isinstance(outcome, ListItem):
+            self.item(outcome.event)
+        elif isinstance(outcome, ListStarted):
+            self.started(outcome.response)
+        else:
+            self.finish(outcome)
 
     def started(self, response: Response) -> None:
         # Wake the sender (the stream's __aenter__) without ending the waiter.
+        self.list_response = response
         self.outcome = ListStarted(self.action_id, response)
         self.answered = True
         self.wake()
@@ -1396,26 +1401,24 @@ class ListStream:
         waiter = self._waiter
         self._link = link
         try:
-            outcome = await client._request_on(link, self._action, STREAM, waiter)
-        except BaseException:
-            self._forget()
-            raise
-        if isinstance(outcome, ListStarted) and not waiter.done:
-            self.response = outcome.response
-            return self
-        final = waiter.outcome
-        assert final is not None
-        if isinstance(final, ListDone):
-            # The whole list came in before this task resumed (a short list arrives in one
-            # read): its items wait in the buffer for the iteration.
-            self.response = final.response
+            outcome: Outcome | None = await client._request_on(link, self._action, STREAM, waiter)
+        except BaseException as exc:
+            if exc is not waiter.error or waiter.list_response is None:
+                self._forget()
+                raise
+            outcome = None  # the link died after the list started: see below
+        if waiter.list_response is not None:
+            # The list started. Whatever followed before this task resumed -- items, the
+            # list's end, even the loss of the link -- waits for the iteration, in arrival
+            # order: a short list arrives in one read, and a task may resume after all of it
+            # (trio's do, later than asyncio's), yet the stream must read the same.
+            self.response = waiter.list_response
             return self
         self._forget()
-        # The list ended at once: an error, an empty/cancelled list, or a plain response.
-        result = client._result(final, True)
-        self.response = _plain(result)
-        if isinstance(result, EventListResult):
-            self.complete = result.complete
+        # The action ended at once: an error, a list cancelled in its response, or a plain
+        # response (which streams nothing).
+        assert outcome is not None
+        self.response = _plain(client._result(outcome, True))
         return self
 
     async def __aexit__(

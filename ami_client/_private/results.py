@@ -86,8 +86,10 @@ class OriginateResult:
     exception: check :attr:`success` and :attr:`reason`.
 
     Attributes:
-        response: The immediate response (``Originate successfully queued``).
-        event: The ``OriginateResponse`` event (typed if the client has an event factory).
+        response: The immediate response (``Originate successfully queued``), or, with
+            ``raise_on_error=False``, the error response of an Originate Asterisk refused.
+        event: The ``OriginateResponse`` event (typed if the client has an event factory);
+            None when Asterisk refused the Originate (no call was attempted).
     """
 
     response: Response
@@ -96,12 +98,13 @@ class OriginateResult:
     @property
     def success(self) -> bool:
         """True if the ``OriginateResponse`` says ``Response: Success``."""
-        return str(self.event.get("Response", "")).lower() == "success"
+        event = self.event
+        return event is not None and str(event.get("Response", "")).lower() == "success"
 
     @property
     def reason(self) -> int | None:
         """Asterisk's numeric ``Reason`` (4 = answered, 5 = busy, 8 = congestion...)."""
-        value = self.event.get("Reason")
+        value = self.event.get("Reason") if self.event is not None else None
         try:
             return int(value) if value is not None else None
         except ValueError:
@@ -110,7 +113,7 @@ class OriginateResult:
     @property
     def channel(self) -> str | None:
         """The originated channel's name, if Asterisk gave it."""
-        value = self.event.get("Channel")
+        value = self.event.get("Channel") if self.event is not None else None
         return str(value) if value is not None else None
 
 
