@@ -219,6 +219,16 @@ class Reducer:
         self._unconfirmed_dials = set(self.dials)
         self._gapped = set(self.channels)
 
+    def abort_sync(self) -> None:
+        """Give up the seeding begun by :meth:`begin_sync`: its lists will not come (the
+        async layer could not send them). Events are judged against the state again, and
+        what the window recorded is freed -- it would otherwise grow with every channel."""
+        self._sync_ids = {}
+        self._sync_items = {}
+        self._born.clear()
+        self._died.clear()
+        self._moved.clear()
+
     @property
     def syncing(self) -> bool:
         """True between :meth:`begin_sync` and the completion of both lists."""

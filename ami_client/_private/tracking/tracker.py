@@ -114,6 +114,7 @@ class Tracker:
         self._syncs = 0
         self._sync_running = False
         self._sync_again = False
+        self._sync_error: AMIError | None = None  # why the first seeding failed for good
         self._closed = False
         self._error: BaseException | None = None
         self._watchers: Broadcast[Change] = Broadcast()
@@ -129,7 +130,12 @@ class Tracker:
         if self._send is not None:
             self.resync()
             try:
-                await self._wait(lambda: self._synced.is_set())
+                await self._wait(lambda: self._synced.is_set() or self._sync_error is not None)
+                if self._sync_error is not None and not self._synced.is_set():
+                    # Without a first seeding the state would be wrong for as long as the
+                    # calls it missed last: say so at once (e.g. PermissionDenied for a user
+                    # whose write= lacks CoreShowChannels' system/reporting class).
+                    raise self._sync_error
             except BaseException:
                 await self.__aexit__(None, None, None)
                 raise
@@ -241,12 +247,12 @@ class Tracker:
                 except AMIConnectionError as exc:
                     attempts += 1
                     if attempts >= _SYNC_ATTEMPTS:
-                        self.reducer.violation("sync-failed", f"could not seed: {exc}")
+                        self._sync_failed(exc)
                         return
                     await anyio.sleep(_SYNC_RETRY_DELAY)
                     continue
                 except AMIError as exc:
-                    self.reducer.violation("sync-failed", f"could not seed: {exc}")
+                    self._sync_failed(exc)
                     return
                 # The answers are back; the lists themselves are applied by the event loop
                 # when it reaches them in the stream.
@@ -258,6 +264,15 @@ class Tracker:
                     return
         finally:
             self._sync_running = False
+
+    def _sync_failed(self, error: AMIError) -> None:
+        # Its lists will never come: close the window begun by begin_sync(), or the reducer
+        # would stay "syncing" (quiet about violations, its bookkeeping growing) for good.
+        self.reducer.abort_sync()
+        self.reducer.violation("sync-failed", f"could not seed: {error}")
+        if self._sync_error is None:
+            self._sync_error = error
+        self._wake()  # entering waits for the first seeding: it fails with this error
 
     # -- queries -----------------------------------------------------------------------------
 
@@ -406,6 +421,13 @@ async def track(
         on_violation: Called with each :class:`Violation`.
         buffer: Events that may wait for the tracker; past that the oldest are dropped, the
             loss reported (``events-lost``) and the state seeded again.
+
+    Raises:
+        ActionError: entering, when the first seeding is refused (a
+            :class:`~ami_client.PermissionDenied` for a user whose ``write=`` has neither
+            ``system`` nor ``reporting``); later seedings only report ``sync-failed``.
+        AMIConnectionError: entering, when the connection ends (or stays down) before the
+            first seeding completes.
     """
     async with (
         ami.subscribe(buffer=buffer, overflow=Overflow.DROP_OLDEST) as sub,
