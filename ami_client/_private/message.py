@@ -65,7 +65,7 @@ class Message(dict[str, str]):
 
     _fields: tuple[tuple[str, str], ...]
     _lower: dict[str, str]
-    _raw: bytes
+    _raw: tuple[tuple[bytes, bytes], ...]
 
     def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
         """Build a message from ``(key, value)`` pairs (for tests, simulators and replays)."""
@@ -77,16 +77,13 @@ class Message(dict[str, str]):
         _fill(self, tuple(fields))
 
     @classmethod
-    def _from_dict(cls: type[_M], values: dict[str, str]) -> _M:
-        # The parser's fast path: every key once, in wire order.
-        self = _dict_new(cls)
-        _dict_update(self, values)
-        return self
-
-    @classmethod
     def _from_fields(
-        cls: type[_M], fields: tuple[tuple[str, str], ...], raw: bytes | None = None
+        cls: type[_M],
+        fields: tuple[tuple[str, str], ...],
+        raw: tuple[tuple[bytes, bytes], ...] | None = None,
     ) -> _M:
+        # ``raw``: the exact bytes of each field, one pair per field of ``fields`` (only for a
+        # message whose bytes were not all UTF-8).
         self = _dict_new(cls)
         _fill(self, fields)
         if raw is not None:
@@ -180,21 +177,12 @@ class Message(dict[str, str]):
     # -- raw bytes -----------------------------------------------------------------------------
 
     def raw_fields(self) -> list[tuple[bytes, bytes]]:
-        """The fields as the exact bytes received (for values that were not valid UTF-8)."""
+        """The fields as the exact bytes received (for values that were not valid UTF-8): one
+        ``(key, value)`` pair per field of :attr:`fields`, in the same order."""
         raw = getattr(self, "_raw", None)
         if raw is None:
             return [(k.encode(), v.encode()) for k, v in self.fields]
-        out = []
-        for line in raw.replace(b"\r\n", b"\n").split(b"\n"):
-            if not line:
-                continue
-            key, sep, value = line.partition(b":")
-            if not sep:
-                key, value = b"", line
-            elif value.startswith(b" "):
-                value = value[1:]
-            out.append((key, value))
-        return out
+        return list(raw)
 
     def get_raw(self, key: str) -> bytes | None:
         """The exact bytes of the first value of ``key``, or None if absent."""
@@ -238,7 +226,10 @@ class Message(dict[str, str]):
         return f"{type(self).__name__}({self.fields!r})"
 
     def __reduce__(self) -> tuple[object, ...]:
-        return (type(self), (self.fields,))
+        raw = getattr(self, "_raw", None)
+        if raw is None:
+            return (type(self), (self.fields,))
+        return (_restore, (type(self), self.fields, raw))  # the exact bytes travel too
 
     def __copy__(self) -> Message:
         return self
@@ -282,6 +273,13 @@ def _fill(message: Message, fields: tuple[tuple[str, str], ...]) -> None:
         for key, value in reversed(fields):
             _dict_set(message, key, value)
         _set(message, "_fields", fields)
+
+
+def _restore(
+    cls: type[Message], fields: tuple[tuple[str, str], ...], raw: tuple[tuple[bytes, bytes], ...]
+) -> Message:
+    """Unpickle a message that keeps raw bytes."""
+    return cls._from_fields(fields, raw)
 
 
 def _kind_of(first_key: str) -> type[Message]:

@@ -186,12 +186,9 @@ _object_new = object.__new__
 _NO_SHAPES: Final[dict[str, list[Shape]]] = {}
 
 
-def _never(text: str, pos: int) -> None:
-    return None
-
-
-# The route of an event's first line while events are deferred: a shape that matches nothing.
-_DEFER: Final[Shape] = (_never, (), Event, False)
+# The route of an event's first line while events are deferred: a shape that matches nothing
+# (_parse_region tells it by identity and never tries its pattern).
+_DEFER: Final[Shape] = (re.compile("(?!)").match, (), Event, False)
 # First lines a parser remembers routes for. Asterisk 22 has a few hundred kinds of messages;
 # a server inventing new first lines forever makes the table start again, nothing worse.
 _MAX_ROUTES: Final = 4096
@@ -304,9 +301,9 @@ class Parser:
             return items  # the common case: no end, no error (what _nothing_pending says)
         if self._error is not None and items:
             return items  # the error is raised by the next call
-        last = self._nothing_pending()
-        if last is not NEED_DATA:
-            items.append(last)
+        # With nothing before it: the error is raised now, or the end of the stream is the last
+        # item (never NEED_DATA here: the state is ERROR or CLOSED).
+        items.append(cast(ConnectionClosed, self._nothing_pending()))
         return items
 
     # -- driving -------------------------------------------------------------------------------
@@ -320,8 +317,8 @@ class Parser:
         return NEED_DATA
 
     def _fail(self, error: RemoteProtocolError) -> None:
-        if self._error is None:
-            self._error = error
+        # Called once at most: every reader returns at once, and _fill stops, after a failure.
+        self._error = error
         self._buf.clear()
 
     def _fill(self) -> None:
@@ -334,7 +331,7 @@ class Parser:
                 self._read_messages()
             elif state is ParserState.BANNER:
                 self._read_banner()
-            elif state is ParserState.FOLLOWS:
+            else:  # FOLLOWS (in CLOSED or ERROR, _fill has returned already)
                 self._read_follows()
             if self._state is state:  # no transition: nothing more to do until more bytes
                 break
@@ -622,7 +619,7 @@ class Parser:
             if error is not None:
                 self._fail(error)
                 return
-            self._pending.append(_message_from_lines(lines, content))
+            self._pending.append(_message_from_lines(lines))
         # parts[-1] is what followed the last terminator: empty, or stray line endings.
 
     # -- pre-Asterisk-14 Command output --------------------------------------------------------
@@ -657,7 +654,7 @@ class Parser:
         while head < len(lines) and lines[head].endswith(b"\r") and b":" in lines[head]:
             head += 1
         header = [line[:-1] for line in lines[:head]]
-        message = _message_from_lines(header, raw, output=lines[head:])
+        message = _message_from_lines(header, output=lines[head:])
         self._pending.append(message)
 
 
@@ -711,10 +708,24 @@ def _fields_from_texts(lines: list[str]) -> tuple[tuple[str, str], ...]:
     return tuple(fields)
 
 
-def _message_from_texts(lines: list[str], raw: bytes | None) -> Message:
+def _message_from_texts(lines: list[str], raw: tuple[tuple[bytes, bytes], ...] | None) -> Message:
     fields = _fields_from_texts(lines)
     first = fields[0][0] if fields else ""
     return _kind_of(first)._from_fields(fields, raw)
+
+
+def _raw_fields(lines: list[bytes]) -> tuple[tuple[bytes, bytes], ...]:
+    """:func:`_fields_from_texts` in bytes: one pair per field it makes of the same lines
+    decoded (a colon is ASCII, and no undecodable byte decodes to one, so both cut a line at
+    the same place)."""
+    fields = []
+    for line in lines:
+        key, sep, value = line.partition(b":")
+        if not sep:
+            fields.append((b"", line))
+        else:
+            fields.append((key, value[1:] if value[:1] == b" " else value))
+    return tuple(fields)
 
 
 def _check_lines(lines: list[bytes], limits: Limits) -> RemoteProtocolError | None:
@@ -730,9 +741,7 @@ def _check_lines(lines: list[bytes], limits: Limits) -> RemoteProtocolError | No
     return None
 
 
-def _message_from_lines(
-    lines: list[bytes], raw: bytes, output: list[bytes] | None = None
-) -> Message:
+def _message_from_lines(lines: list[bytes], output: list[bytes] | None = None) -> Message:
     """Build a message from raw lines (CR removed), keeping the raw bytes if not UTF-8."""
     try:
         texts = [line.decode("utf-8") for line in lines]
@@ -741,7 +750,9 @@ def _message_from_lines(
     except UnicodeDecodeError:
         texts = [line.decode("utf-8", "replace") for line in lines]
         outs = [line.decode("utf-8", "replace") for line in output or ()]
-        keep_raw = raw
+        keep_raw = _raw_fields(lines) + tuple(
+            (b"Output", out.rstrip(b"\r")) for out in output or ()
+        )
     if output is None:
         return _message_from_texts(texts, keep_raw)
     # The pre-14 raw body becomes `Output` fields, the shape Asterisk 14+ sends, so callers
