@@ -63,6 +63,8 @@ USERS: Mapping[str, str] = MappingProxyType(
         "restricted": "ami-restricted-secret",
         # read=all, write=all, with event filters (see FILTERED_USER_RULES)
         "filtered": "ami-filtered-secret",
+        # read=all, write=all, with Asterisk 22's advanced event filters (ADVANCED_USER_RULES)
+        "advanced": "ami-advanced-secret",
     }
 )
 
@@ -74,6 +76,20 @@ FILTERED_USER_RULES: tuple[str, ...] = (
     "eventfilter = Event: UserEvent",
     "eventfilter(action(include),name(Hangup)) =",
     "eventfilter = !UserEvent: Blocked",
+)
+
+#: The eventfilter lines of user ``advanced`` (Asterisk 21+ syntax, and one legacy line), as
+#: written to manager.conf.  Result: UserEvents whose UserEvent starts with "Keep" unless a
+#: Tag header contains "drop" or is exactly "secret" (the "!" makes that rule exclude);
+#: Newchannel of Local/dial-short channels only; DialBegin and DialEnd (a legacy pattern is a
+#: regex, so "Event: Dial" matches them); Hangups whose Cause ends with "6".
+ADVANCED_USER_RULES: tuple[str, ...] = (
+    "eventfilter(action(include),name(UserEvent),header(UserEvent),method(starts_with)) = Keep",
+    "eventfilter(action(exclude),header(Tag),method(contains)) = drop",
+    "eventfilter(name(UserEvent),header(Tag),method(exact)) = !secret",
+    "eventfilter(name(Newchannel),header(Channel),method(regex)) = ^Local/dial-short@",
+    "eventfilter = Event: Dial",
+    "eventfilter(name(Hangup),header(Cause),method(ends_with)) = 6",
 )
 
 #: Channel variable reported as ``ChanVariable: AMI_TEST_VAR=...`` in every channel event.
@@ -201,6 +217,7 @@ messages.log => notice,warning,error,verbose(3)
 
 def _manager_conf() -> str:
     filters = "\n".join(FILTERED_USER_RULES)
+    advanced = "\n".join(ADVANCED_USER_RULES)
     return f"""\
 ; ami-client test server -- written by tests/asterisk/server.py, do not edit.
 [general]
@@ -242,6 +259,14 @@ permit = 127.0.0.1/255.255.255.255
 read = all
 write = all
 {filters}
+
+[advanced]
+secret = {USERS["advanced"]}
+deny = 0.0.0.0/0.0.0.0
+permit = 127.0.0.1/255.255.255.255
+read = all
+write = all
+{advanced}
 """
 
 

@@ -184,10 +184,16 @@ async def _filter(sim: Simulator, s: Session, m: Message) -> None:
     if (m.get("Operation") or "").lower() != "add":
         await _error(sim, s, m, "Unknown operation")
         return
+    # Asterisk 22 (action_filter) wraps MatchCriteria as "eventfilter(<criteria>)" and adds the
+    # rule as a manager.conf line would be; without it the Filter is a legacy regex.
+    criteria = m.get("MatchCriteria") or ""
     try:
-        rule = EventFilter.legacy(m.get("Filter") or "")
-    except FilterSyntaxError:
-        await _error(sim, s, m, "Filter did not compile.  Check the syntax of the filter given.")
+        rule = EventFilter.parse(
+            f"eventfilter({criteria})" if criteria else "eventfilter", m.get("Filter") or ""
+        )
+    except FilterSyntaxError as exc:
+        what = "did not compile" if exc.reason == "compile" else "was formatted incorrectly"
+        await _error(sim, s, m, f"Filter {what}.  Check the syntax of the filter given.")
         return
     s.filters.add(rule)
     await _ack(sim, s, m, "Success")

@@ -57,11 +57,12 @@ _TEST_CREDENTIALS = {
     "admin": "ami-admin-secret",
     "restricted": "ami-restricted-secret",
     "filtered": "ami-filtered-secret",
+    "advanced": "ami-advanced-secret",
 }
 
 
 def default_users() -> dict[str, User]:
-    """The three accounts of the project's real test Asterisk (tests/asterisk/server.py)."""
+    """The accounts of the project's real test Asterisk (tests/asterisk/server.py)."""
     return {
         "admin": User(username="admin", secret=_TEST_CREDENTIALS["admin"]),
         "restricted": User(
@@ -78,6 +79,19 @@ def default_users() -> dict[str, User]:
                 "eventfilter = Event: UserEvent",
                 "eventfilter(action(include),name(Hangup)) =",
                 "eventfilter = !UserEvent: Blocked",
+            ),
+        ),
+        "advanced": User(
+            username="advanced",
+            secret=_TEST_CREDENTIALS["advanced"],
+            eventfilters=(
+                "eventfilter(action(include),name(UserEvent),header(UserEvent),"
+                "method(starts_with)) = Keep",
+                "eventfilter(action(exclude),header(Tag),method(contains)) = drop",
+                "eventfilter(name(UserEvent),header(Tag),method(exact)) = !secret",
+                "eventfilter(name(Newchannel),header(Channel),method(regex)) = ^Local/dial-short@",
+                "eventfilter = Event: Dial",
+                "eventfilter(name(Hangup),header(Cause),method(ends_with)) = 6",
             ),
         ),
     }
