@@ -97,10 +97,15 @@ def _check_body_end(body: bytes) -> None:
 
 
 def _head(body: bytes) -> tuple[Message, int]:
-    """The first message of a body and where the rest starts."""
+    """The first message of a body and where the rest starts.
+
+    Raises:
+        RemoteProtocolError: the body does not end with a blank line, or its first part is
+            not one AMI message.
+    """
+    _check_body_end(body)
     match = _TERMINATOR.search(body)
-    if match is None:
-        raise RemoteProtocolError(f"HTTP body holds no complete AMI message: {body[:200]!r}")
+    assert match is not None  # (the body ends with one)
     return _one_message(body[: match.end()]), match.end()
 
 
@@ -127,12 +132,11 @@ def wait_event_payload(body: bytes, poll_id: str) -> bytes:
     """
     if not body:
         return b""
-    _check_body_end(body)
     head, start = _head(body)
     if not isinstance(head, Response) or head.action_id != poll_id:
         raise RemoteProtocolError(f"WaitEvent was answered by {head!r}")
     if head.is_error:
-        raise ConnectionLost(f"WaitEvent refused: {head.get('Message') or head!r}")
+        raise ConnectionLost(f"WaitEvent refused: {head.get('Message') or repr(head)}")
     rest = body[start:]
     if not rest:
         raise RemoteProtocolError("WaitEvent answer lacks its WaitEventComplete event")
@@ -156,9 +160,8 @@ def _actions(data: bytes) -> list[tuple[tuple[str, str], ...]]:
         item = parser.next_event()
         if item is NEED_DATA:
             break
-        if not isinstance(item, Message) or not item.fields:
-            raise LocalProtocolError(f"not an action: {item!r}")
-        if item.fields[0][0].lower() != "action":
+        # (A parser without EOF gives messages or NEED_DATA; a message has a field.)
+        if not isinstance(item, Message) or item.fields[0][0].lower() != "action":
             raise LocalProtocolError(f"not an action: {item!r}")
         actions.append(item.fields)
     if parser.buffered:
@@ -293,7 +296,8 @@ class HttpTransport:
                 tg.cancel_scope.cancel()
         finally:
             self._stopped = True
-        assert self._failure is not None
+        if self._failure is None:  # aclose() ended the run
+            raise ClientClosed("the HTTP transport is closed")
         raise self._failure
 
     # -- requests --------------------------------------------------------------------------
@@ -322,7 +326,6 @@ class HttpTransport:
         action_id = _field(fields, "ActionID")
         reply = await self._request(fields)
         body = reply.body
-        _check_body_end(body)
         head, _ = _head(body)
         if not isinstance(head, Response) or head.action_id != action_id:
             # The client would wait for this answer forever: a broken server ends the link.
@@ -381,8 +384,7 @@ class HttpTransport:
         while not (self._eof or self._closed):
             if not self._events_wanted:
                 changed = self._events_changed = anyio.Event()
-                if not self._events_wanted:
-                    await changed.wait()
+                await changed.wait()
                 continue
             try:
                 await self._poll_once()
