@@ -16,8 +16,9 @@ import anyio
 import anyio.abc
 import attrs
 
+from ami_client._private.errors import RemoteProtocolError
 from ami_client._private.message import Message
-from ami_client._private.parser import NEED_DATA, Parser
+from ami_client._private.parser import Parser
 
 __all__ = ["Transcript"]
 
@@ -45,8 +46,15 @@ class Transcript:
             sends.append((int(item["offset"]), m.group(1).decode().strip() if m else None))
         return cls(data=ami.read_bytes(), sends=tuple(sends))
 
-    async def serve(self, stream: anyio.abc.ByteStream) -> list[Message]:
-        """Play the transcript to ``stream``; the actions the client sent."""
+    async def serve(
+        self, stream: anyio.abc.ByteStream, protocol_errors: list[Exception] | None = None
+    ) -> list[Message]:
+        """Play the transcript to ``stream``; the actions the client sent.
+
+        Ends early, with the actions so far, when the client closes or goes away, or sends
+        bytes that do not parse (the parse error is appended to ``protocol_errors``), as a
+        session of the simulator would.
+        """
         parser = Parser(expect_banner=False)
         received: list[Message] = []
         id_map: dict[bytes, bytes] = {}
@@ -57,28 +65,34 @@ class Transcript:
                 chunk = chunk.replace(b"ActionID: " + old + b"\r\n", b"ActionID: " + new + b"\r\n")
             return chunk
 
-        for offset, recorded_id in self.sends:
-            if offset > pos:
-                await stream.send(rewrite(self.data[pos:offset]))
-                pos = offset
-            action = await _next_action(stream, parser)
-            if action is None:
-                return received
-            received.append(action)
-            if recorded_id is not None and action.action_id is not None:
-                id_map[recorded_id.encode()] = action.action_id.encode()
-        if pos < len(self.data):
-            await stream.send(rewrite(self.data[pos:]))
+        try:
+            for offset, recorded_id in self.sends:
+                if offset > pos:
+                    await stream.send(rewrite(self.data[pos:offset]))
+                    pos = offset
+                action = await _next_action(stream, parser)
+                if action is None:
+                    return received
+                received.append(action)
+                if recorded_id is not None and action.action_id is not None:
+                    id_map[recorded_id.encode()] = action.action_id.encode()
+            if pos < len(self.data):
+                await stream.send(rewrite(self.data[pos:]))
+        except RemoteProtocolError as exc:
+            if protocol_errors is not None:
+                protocol_errors.append(exc)
+        except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+            pass  # the client went away while we were sending
         return received
 
 
 async def _next_action(stream: anyio.abc.ByteStream, parser: Parser) -> Message | None:
+    """The client's next action, or None when it closed or went away."""
     while True:
         item = parser.next_event()
         if isinstance(item, Message):
             return item
-        if item is not NEED_DATA:
-            return None
+        # NEED_DATA: a Parser(expect_banner=False) that is never fed b"" has nothing else.
         try:
             parser.receive_data(await stream.receive())
         except (anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError):

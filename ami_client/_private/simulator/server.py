@@ -171,10 +171,13 @@ class Simulator:
         """Serve one connection on any byte stream until it closes."""
         if self._replays:
             transcript = self._replays.pop(0)
-            async with stream:
-                actions = await transcript.serve(stream)
             sid = next(self._ids)
-            self.received_actions.extend(ReceivedAction(sid, None, a) for a in actions)
+            errors: list[Exception] = []
+            async with stream:
+                actions = await transcript.serve(stream, errors)
+                # Recorded before the close, which the client may see at once.
+                self.received_actions.extend(ReceivedAction(sid, None, a) for a in actions)
+                self.protocol_errors.extend((sid, exc) for exc in errors)
             return
         session = Session(self, next(self._ids), stream, local, remote)
         self._sessions[session.id] = session
