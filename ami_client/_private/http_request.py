@@ -81,8 +81,10 @@ class HttpEndpoint:
         path = parts.path.rstrip("/")
         if not path.lower().endswith("/rawman"):
             path += "/rawman"
-        if any(ch in path for ch in " \r\n\t\0"):
-            raise ValueError(f"bad path in {url!r}")
+        if not all("!" <= ch <= "~" for ch in path):
+            # An HTTP request target is printable ASCII (RFC 9112): a space, a control or a
+            # non-ASCII character would only fail later, when the request is built.
+            raise ValueError(f"bad path in {url!r}: percent-encode anything but printable ASCII")
         tls = scheme == "https"
         return cls(tls=tls, host=host, port=port or (443 if tls else 80), path=path)
 
@@ -125,7 +127,9 @@ def _session_cookie(headers: list[tuple[bytes, bytes]]) -> str | None:
         first = value.split(b";", 1)[0]
         key, sep, cookie = first.partition(b"=")
         if sep and key.strip().lower() == b"mansession_id":
-            text = cookie.strip().strip(b'"').decode("ascii", "replace")
+            # Latin-1 maps bytes to characters one to one: the cookie goes back exactly as
+            # the server set it, whatever its bytes.
+            text = cookie.strip().strip(b'"').decode("latin-1")
             if text:
                 return text
     return None
@@ -180,14 +184,14 @@ async def exchange(
             (b"Connection", b"close"),
         ]
         if cookie is not None:
-            headers.append((b"Cookie", f"mansession_id={cookie}".encode("ascii")))
-        try:
-            request = conn.send(
-                h11.Request(method=b"POST", target=endpoint.path.encode(), headers=headers)
-            )
-            out = request + conn.send(h11.Data(data=body)) + conn.send(h11.EndOfMessage())
-        except h11.LocalProtocolError as exc:  # pragma: no cover - our own headers are valid
-            raise ConnectionLost(f"cannot build the HTTP request: {exc}") from exc
+            headers.append((b"Cookie", f"mansession_id={cookie}".encode("latin-1")))
+        # h11 checks the request (LocalProtocolError) but cannot fail here: the target is
+        # printable ASCII (HttpEndpoint.from_url), the Host resolved, and the cookie's bytes
+        # came in a header line the server wrote.
+        request = conn.send(
+            h11.Request(method=b"POST", target=endpoint.path.encode("ascii"), headers=headers)
+        )
+        out = request + conn.send(h11.Data(data=body)) + conn.send(h11.EndOfMessage())
         await stream.send(out)
         status, reason, reply_cookie = 0, "", None
         chunks: list[bytes] = []

@@ -29,7 +29,7 @@ from ami_client._private.http_request import HttpEndpoint, exchange, require_h11
 from ami_client._private.http_transport import HttpTransport, http_transport_factory
 from ami_client._private.serializer import serialize_action
 
-from .fakehttp import SECRET, FakeRawman, Reply, Request, message, serve_rawman
+from .fakehttp import SECRET, FakeRawman, Reply, Request, Session, message, serve_rawman
 
 pytestmark = pytest.mark.anyio
 
@@ -112,6 +112,37 @@ async def test_session_cookie_among_others(headers: tuple[bytes, ...], cookie: s
         with anyio.fail_after(5):
             reply = await post(port)
     assert (reply.status, reply.cookie, reply.body) == (200, cookie, b"Response: Success\r\n\r\n")
+
+
+@pytest.mark.parametrize("prefix", ["ästerisk", "a\x7fb", "a\x00b", "a b"])
+async def test_path_that_is_not_printable_ascii_is_refused_at_once(prefix: str) -> None:
+    # It cannot be a request target (RFC 9112): refused where the URL is read, before any
+    # connection, not as a ConnectionLost from the first request.
+    async with serve_rawman() as server:
+        with pytest.raises(ValueError, match="percent-encode"):
+            ami_client.connect(f"{server.url}{prefix}/", username="admin", secret=SECRET)
+        assert server.requests == []
+
+
+async def test_session_cookie_goes_back_byte_for_byte() -> None:
+    # A cookie of non-ASCII bytes (a proxy's rewrite, a server other than Asterisk) used to
+    # fail every request after login with an untyped UnicodeEncodeError.
+    async def login(request: Request, server: FakeRawman) -> Reply | None:
+        if request.action != "login":
+            return None
+        session = Session("sé-5e55", authenticated=True)  # sent as UTF-8
+        server.sessions[session.cookie] = session
+        return Reply(
+            message(("Response", "Success"), ("ActionID", request.get("ActionID") or "")),
+            cookie=session.cookie,
+        )
+
+    async with serve_rawman() as server:
+        server.override = login
+        with anyio.fail_after(5):
+            async with connect(server, events=False) as ami:
+                assert (await ami.send(Action("Ping")))["Ping"] == "Pong"
+        assert [r.cookie for r in server.requests] == [None, "sé-5e55", "sé-5e55"]
 
 
 async def test_missing_h11_is_a_clear_import_error(monkeypatch: pytest.MonkeyPatch) -> None:
