@@ -281,9 +281,15 @@ async def test_events_action_without_a_mask_keeps_events_on(mask: str | None) ->
 # -- the transport on its own: the seam a custom client drives ---------------------------------
 
 
+async def open_transport(url: str) -> HttpTransport:
+    transport = await http_transport_factory(url)()
+    assert isinstance(transport, HttpTransport)
+    return transport
+
+
 @asynccontextmanager
 async def logged_in(server: FakeRawman) -> AsyncIterator[HttpTransport]:
-    transport = await http_transport_factory(server.url)()
+    transport = await open_transport(server.url)
     login = Action("Login", Username="admin", Secret=SECRET, Events="off")
     await transport.send(serialize_action(login, "login-1"))
     answer = await transport.receive()
@@ -307,7 +313,7 @@ async def test_transport_refuses_bytes_that_are_not_whole_actions() -> None:
 
 async def test_transport_shows_its_session() -> None:
     async with serve_rawman() as server:
-        transport = await http_transport_factory(server.url)()
+        transport = await open_transport(server.url)
         assert transport.session_id is None
         assert repr(transport) == f"<HttpTransport {server.url}rawman not logged in>"
         with anyio.fail_after(5):
@@ -385,7 +391,7 @@ async def test_transport_failure_is_raised_by_later_sends() -> None:
 async def test_unreachable_server_before_login_is_not_connection_lost() -> None:
     async with serve_rawman() as server:
         url = server.url
-    transport = await http_transport_factory(url)()
+    transport = await open_transport(url)
     with anyio.fail_after(5), pytest.raises(AMIConnectionError) as caught:
         await transport.send(serialize_action(Action("Login", Username="a", Secret="b"), "l"))
     # Never logged in: the server was not there, the link did not die.
