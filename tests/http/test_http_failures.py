@@ -281,15 +281,15 @@ async def test_events_action_without_a_mask_keeps_events_on(mask: str | None) ->
 # -- the transport on its own: the seam a custom client drives ---------------------------------
 
 
-async def open_transport(url: str) -> HttpTransport:
-    transport = await http_transport_factory(url)()
+async def open_transport(url: str, **kwargs: Any) -> HttpTransport:
+    transport = await http_transport_factory(url, **kwargs)()
     assert isinstance(transport, HttpTransport)
     return transport
 
 
 @asynccontextmanager
-async def logged_in(server: FakeRawman) -> AsyncIterator[HttpTransport]:
-    transport = await open_transport(server.url)
+async def logged_in(server: FakeRawman, **kwargs: Any) -> AsyncIterator[HttpTransport]:
+    transport = await open_transport(server.url, **kwargs)
     login = Action("Login", Username="admin", Secret=SECRET, Events="off")
     await transport.send(serialize_action(login, "login-1"))
     answer = await transport.receive()
@@ -396,3 +396,58 @@ async def test_unreachable_server_before_login_is_not_connection_lost() -> None:
         await transport.send(serialize_action(Action("Login", Username="a", Secret="b"), "l"))
     # Never logged in: the server was not there, the link did not die.
     assert not isinstance(caught.value, ConnectionLost)
+
+
+async def test_actions_queued_behind_a_failing_one_are_never_sent() -> None:
+    async def first_fails(request: Request, server: FakeRawman) -> Reply | None:
+        if request.action == "ping":
+            await anyio.sleep(0.05)
+            return Reply(hang_up=True)
+        return None
+
+    async with serve_rawman() as server:
+        server.override = first_fails
+        with anyio.fail_after(5):
+            async with logged_in(server, max_connections=1) as transport:
+                failures: list[BaseException] = []
+
+                async def run() -> None:
+                    try:
+                        await transport.run()
+                    except ConnectionLost as exc:
+                        failures.append(exc)
+
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(run)
+                    await anyio.wait_all_tasks_blocked()
+                    await transport.send(serialize_action(Action("Ping"), "p-1"))
+                    # The only connection is taken: this one waits for it, and by then the
+                    # link has failed -- it must not go out on a dead session.
+                    with pytest.raises(ConnectionLost, match="closed the connection"):
+                        await transport.send(serialize_action(Action("Ping"), "p-2"))
+                assert len(failures) == 1
+        assert [r.get("ActionID") for r in server.requests if r.action == "ping"] == ["p-1"]
+
+
+async def test_answer_arriving_after_close_is_dropped() -> None:
+    asked, arrived = anyio.Event(), anyio.Event()
+
+    async def slow_login(request: Request, server: FakeRawman) -> Reply | None:
+        if request.action == "login":
+            asked.set()
+            await anyio.sleep(0.05)
+            arrived.set()
+        return None
+
+    async with serve_rawman() as server:
+        server.override = slow_login
+        transport = await open_transport(server.url)
+        login = serialize_action(Action("Login", Username="admin", Secret=SECRET), "l-1")
+        with anyio.fail_after(5):
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(transport.send, login)
+                await asked.wait()
+                await transport.aclose()  # while the login is on its way
+            assert arrived.is_set()
+            # Nothing is handed over after the close: the reader sees the end.
+            assert await transport.receive() == b""
