@@ -923,7 +923,7 @@ class AMIClient:
             elif sub._predicates:
                 if obj is None:
                     obj = build(event)
-                if sub._wants(lname, obj):
+                if sub._wants(obj):
                     sub._offer(obj)
 
     def _typed(self, event: Event) -> Any:

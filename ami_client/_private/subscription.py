@@ -166,9 +166,9 @@ class Subscription(Generic[T]):
 
     # -- the reader's side (synchronous, never raises) ----------------------------------------
 
-    def _wants(self, name: str, event: object) -> bool:
-        if self.match_all or name in self._names:
-            return True
+    def _wants(self, event: object) -> bool:
+        """Whether a predicate of this subscription takes ``event`` (the reader offers events
+        matched by name or match_all without asking)."""
         for predicate in self._predicates:
             try:
                 if predicate(event):

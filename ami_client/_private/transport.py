@@ -137,7 +137,7 @@ class _ReceiveProtocol(asyncio.Protocol):
         self.error: BaseException | None = None
         self.read_waiter: asyncio.Future[None] | None = None
         self.writing_paused = False
-        self.drain_waiter: asyncio.Future[None] | None = None
+        self.drain_waiters: list[asyncio.Future[None]] = []
         self.receiver: Callable[[bytes], None] | None = None
         self.receiver_error: BaseException | None = None
 
@@ -192,11 +192,12 @@ class _ReceiveProtocol(asyncio.Protocol):
                 waiter.set_result(None)
 
     def _wake_writer(self) -> None:
-        waiter = self.drain_waiter
-        if waiter is not None:
-            self.drain_waiter = None
-            if not waiter.done():
-                waiter.set_result(None)
+        waiters = self.drain_waiters
+        if waiters:
+            self.drain_waiters = []
+            for waiter in waiters:
+                if not waiter.done():  # done: its sender was cancelled
+                    waiter.set_result(None)
 
 
 class AsyncioTransport:
@@ -264,9 +265,11 @@ class AsyncioTransport:
         self._transport.write(data)
         protocol = self._protocol
         while protocol.writing_paused:
-            waiter = protocol.drain_waiter
-            if waiter is None or waiter.done():  # done: a cancelled sender left it behind
-                waiter = protocol.drain_waiter = self._loop.create_future()
+            # A future for this sender alone: cancelling a task cancels the future it awaits,
+            # and a future shared by several waiting senders made one sender's cancellation
+            # a CancelledError in all the others.
+            waiter = self._loop.create_future()
+            protocol.drain_waiters.append(waiter)
             await waiter
         self._check_open("send failed")
 
