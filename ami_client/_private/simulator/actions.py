@@ -15,7 +15,7 @@ from ami_client._private.message import Event, Message
 from ami_client._private.simulator.auth import check_login, make_challenge
 from ami_client._private.simulator.channels import Channel
 from ami_client._private.simulator.eventfilter import EventFilter, FilterSyntaxError
-from ami_client._private.simulator.permissions import ALL_CLASSES, privilege_text
+from ami_client._private.simulator.permissions import event_mask, privilege_text
 from ami_client._private.simulator.session import Session, response
 
 if TYPE_CHECKING:
@@ -84,16 +84,6 @@ def _aid(m: Message) -> list[tuple[str, str]]:
     return [("ActionID", m.action_id)] if m.action_id is not None else []
 
 
-def _event_mask(text: str) -> frozenset[str] | None:
-    """Asterisk's strings_to_mask: on/yes/true, off/no/false, a number, or class names."""
-    value = text.strip().lower()
-    if value in ("on", "yes", "true", "y", "t", "1", "all"):
-        return frozenset(ALL_CLASSES)
-    if value in ("off", "no", "false", "n", "f", "0", ""):
-        return frozenset()
-    return frozenset(c.strip() for c in value.split(",") if c.strip() in ALL_CLASSES)
-
-
 # ---- session ----------------------------------------------------------------------------
 
 
@@ -121,9 +111,9 @@ async def _login(sim: Simulator, s: Session, m: Message) -> None:
         return
     s.user = user
     s.authenticated = True
-    events = m.get("Events")
-    if events is not None:
-        s.send_events = _event_mask(events) or frozenset()
+    events = event_mask(m.get("Events") or "")
+    if events is not None:  # Asterisk's set_eventmask leaves the mask alone for an empty one
+        s.send_events = events
     s.filters = sim.filters_for(user)
     await _ack(sim, s, m, "Authentication accepted")
     # FullyBooted goes straight to the new session, outside the event queue: eventfilters do
@@ -170,12 +160,15 @@ async def _ping(sim: Simulator, s: Session, m: Message) -> None:
 
 @action("Events")
 async def _events(sim: Simulator, s: Session, m: Message) -> None:
-    mask = m.get("EventMask")
+    mask = event_mask(m.get("EventMask") or "")
     if mask is None:
         await _error(sim, s, m, "Invalid event mask")
         return
-    s.send_events = _event_mask(mask) or frozenset()
-    state = "On" if s.send_events else "Off"
+    s.send_events = mask
+    # A numeric mask of class-less bits (16384, HOOKRESPONSE) is still "On" in Asterisk 22.
+    text = m.get("EventMask") or ""
+    on = bool(mask) or (text.isascii() and text.isdigit() and int(text) > 0)
+    state = "On" if on else "Off"
     await sim.respond(s, m, response("Success", m, ("Events", state)))
 
 
