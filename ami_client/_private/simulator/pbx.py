@@ -18,7 +18,7 @@ import anyio.abc
 import attrs
 
 from ami_client._private.message import Event
-from ami_client._private.simulator.channels import CAUSE_TEXT, Bridge, Channel, Fields
+from ami_client._private.simulator.channels import CAUSE_TEXT, UNKNOWN, Bridge, Channel, Fields
 from ami_client._private.simulator.dialplan import Dialplan, substitute
 from ami_client._private.simulator.permissions import EVENT_CLASSES, privilege_text
 
@@ -502,10 +502,16 @@ class Pbx:
              ("AppData", "(Outgoing Line)")],
         )  # fmt: skip
         self.set_callerid(one, None, None)
-        self.event("NewConnectedLine", self.snap(one))
+        # Asterisk 22 reports a caller ID or connected line only when it changes: a caller
+        # without caller ID leaves ;1's connected line and ;2's caller ID as they were, and
+        # no NewConnectedLine / NewCallerid is sent for them (checked on the test server).
+        has_cid = chan.caller_num != UNKNOWN or chan.caller_name != UNKNOWN
+        if has_cid:
+            self.event("NewConnectedLine", self.snap(one))
         self.set_var(two, "DIALEDPEERNUMBER", dialstring)
         two.connected_num, two.connected_name = one.caller_num, one.caller_name
-        self.set_callerid(two, chan.caller_num, chan.caller_name)
+        if has_cid:
+            self.set_callerid(two, chan.caller_num, chan.caller_name)
         self.event("NewConnectedLine", self.snap(two))
         self._local_bridge(one, two, optimize="n" not in opts)
         self.event(
