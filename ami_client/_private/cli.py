@@ -21,19 +21,22 @@ import os
 import ssl
 import sys
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 from urllib.parse import urlsplit
 
 import anyio
 import attrs
 
 from ami_client._private.client import AMIClient, connect
-from ami_client._private.errors import AMIError
+from ami_client._private.errors import AMIError, LocalProtocolError
 from ami_client._private.message import Message, Response
 from ami_client._private.results import EventListResult
 from ami_client._private.serializer import Action
+
+if TYPE_CHECKING:
+    from ami_client._private.tracking.tracker import Tracker
 
 __all__ = ["Settings", "main", "resolve_settings"]
 
@@ -74,20 +77,29 @@ class Settings:
         if self.secret is None:
             raise UsageError("no secret: use AMI_SECRET, --secret-file or the config file")
         host, port, tls = self.host, self.port, self.tls
+        http = False
         if self.url:
             parts = urlsplit(self.url)
+            try:
+                url_port = parts.port
+            except ValueError as exc:  # not a number, or out of range
+                raise UsageError(f"bad port in {self.url!r}: {exc}") from exc
             if parts.scheme in ("http", "https"):
-                host, port = self.url, 0
+                if not parts.hostname:
+                    raise UsageError(f"no host in {self.url!r}")
+                host, port, http = self.url, 0, True
                 tls = parts.scheme == "https"
             elif parts.scheme in ("tcp", "tls", "ami", "amis"):
                 host = parts.hostname or host
-                port = parts.port or port
+                port = url_port or port
                 tls = parts.scheme in ("tls", "amis")
             else:
                 raise UsageError(f"unsupported URL scheme in {self.url!r} (tcp, tls, http, https)")
+        if not http and port is not None and not 0 < port < 65536:
+            raise UsageError(f"port must be 1 to 65535, not {port}")
         context: ssl.SSLContext | bool | None = None
         if tls:
-            context = ssl.create_default_context(cafile=self.ca_file) if self.ca_file else True
+            context = _ssl_context(self.ca_file) if self.ca_file else True
         return {
             "host": host,
             "port": port if port is not None else (5039 if tls else 5038),
@@ -98,10 +110,24 @@ class Settings:
         }
 
 
-def _read_config(path: Path | None, profile: str) -> Mapping[str, str]:
+def _ssl_context(ca_file: str) -> ssl.SSLContext:
+    try:
+        return ssl.create_default_context(cafile=ca_file)
+    except (OSError, ssl.SSLError) as exc:  # missing, unreadable, or no certificate in it
+        raise UsageError(f"cannot use the CA file {ca_file}: {exc}") from exc
+
+
+def _read_file(path: str, what: str) -> str:
+    try:
+        return Path(path).expanduser().read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read the {what}: {exc}") from exc
+
+
+def _read_config(path: Path | None, profile: str, environ: Mapping[str, str]) -> Mapping[str, str]:
     explicit = path is not None
     if path is None:
-        env = os.environ.get("AMI_CONFIG")
+        env = environ.get("AMI_CONFIG")
         explicit = env is not None
         path = Path(env) if env else _DEFAULT_CONFIG.expanduser()
     if not path.exists():
@@ -111,7 +137,7 @@ def _read_config(path: Path | None, profile: str) -> Mapping[str, str]:
     parser = configparser.ConfigParser(interpolation=None)
     try:
         parser.read(path, encoding="utf-8")
-    except configparser.Error as exc:
+    except (configparser.Error, UnicodeDecodeError) as exc:
         raise UsageError(f"cannot read {path}: {exc}") from exc
     if not parser.has_section(profile):
         if explicit or profile != "default":
@@ -125,7 +151,7 @@ def resolve_settings(
 ) -> Settings:
     """Merge flags, then environment variables, then the config file."""
     env = os.environ if environ is None else environ
-    config = _read_config(args.config, args.profile)
+    config = _read_config(args.config, args.profile, env)
 
     def pick(name: str) -> str | None:
         flag = getattr(args, name, None)
@@ -138,14 +164,11 @@ def resolve_settings(
     secret = env.get("AMI_SECRET")
     secret_file = getattr(args, "secret_file", None) or env.get("AMI_SECRET_FILE")
     if secret_file:
-        try:
-            secret = Path(secret_file).expanduser().read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise UsageError(f"cannot read the secret file: {exc}") from exc
+        secret = _read_file(secret_file, "secret file")
     if secret is None:
         secret = config.get("secret")
     if secret is None and config.get("secret-file"):
-        secret = Path(config["secret-file"]).expanduser().read_text(encoding="utf-8").strip()
+        secret = _read_file(config["secret-file"], "secret-file of the config file")
     port = pick("port")
     tls_text = pick("tls") if not args.tls else "yes"
     auth = pick("auth") or "plain"
@@ -172,7 +195,11 @@ def _ask_secret(settings: Settings, stdin: TextIO) -> Settings:
         return settings
     if not stdin.isatty():
         return settings
-    return attrs.evolve(settings, secret=getpass.getpass(f"AMI secret for {settings.username}: "))
+    try:
+        secret = getpass.getpass(f"AMI secret for {settings.username}: ")
+    except EOFError as exc:  # Ctrl-D at the prompt
+        raise UsageError("no secret typed") from exc
+    return attrs.evolve(settings, secret=secret)
 
 
 # -- output ----------------------------------------------------------------------------------
@@ -218,18 +245,22 @@ async def cmd_events(ami: AMIClient, args: argparse.Namespace, out: TextIO) -> i
     return 0
 
 
-def _parse_fields(pairs: Iterable[str]) -> list[tuple[str, str]]:
+def action_of(args: argparse.Namespace) -> Action:
+    """The action the ``action`` command sends: checked before connecting (UsageError)."""
     fields = []
-    for pair in pairs:
+    for pair in args.fields:
         key, sep, value = pair.partition("=")
         if not sep or not key:
             raise UsageError(f"fields are key=value, not {pair!r}")
         fields.append((key, value))
-    return fields
+    try:
+        return Action(args.name, fields)
+    except LocalProtocolError as exc:  # a bad name or key, CR/LF in a value, a line too long
+        raise UsageError(str(exc)) from exc
 
 
 async def cmd_action(ami: AMIClient, args: argparse.Namespace, out: TextIO) -> int:
-    action = Action(args.name, _parse_fields(args.fields))
+    action = action_of(args)
     result = await ami.send(action, raise_on_error=False)
     fmt = format_json if args.json else _format_block
     if isinstance(result, EventListResult):
@@ -238,9 +269,17 @@ async def cmd_action(ami: AMIClient, args: argparse.Namespace, out: TextIO) -> i
             print(fmt(item), file=out)
         if result.complete is not None:
             print(fmt(result.complete), file=out)
-        return 1 if result.response.is_error else 0
+        return 1 if result.response.is_error or _cancelled(result) else 0
     print(fmt(result), file=out)
     return 1 if isinstance(result, Response) and result.is_error else 0
+
+
+def _cancelled(result: EventListResult) -> bool:
+    """Whether the server gave up the list (``EventList: cancelled``): then it is incomplete."""
+    if result.complete is None:  # cancelled in the response itself
+        return True
+    fields = _fields_of(result.complete)
+    return any(k.lower() == "eventlist" and v.lower() == "cancelled" for k, v in fields)
 
 
 def _format_block(item: object) -> str:
@@ -273,17 +312,22 @@ async def cmd_channels(ami: AMIClient, args: argparse.Namespace, out: TextIO) ->
     from ami_client._private.tracking.tracker import track
 
     async with track(ami) as tracker:  # entering waits for the first sync
-        if args.once:
-            print(render_table(tracker.channels, tracker.bridges), file=out)
-            return 0
-        clear = "\x1b[H\x1b[2J" if out.isatty() else ""
-        async with tracker.changes() as changes:
-            print(clear + render_table(tracker.channels, tracker.bridges), file=out, flush=True)
-            async for _ in changes:
-                with anyio.move_on_after(args.interval):
-                    await anyio.sleep_forever()  # coalesce a burst of changes into one redraw
-                print(clear + render_table(tracker.channels, tracker.bridges), file=out, flush=True)
+        if not args.once:
+            await _redraw_on_changes(tracker, args.interval, out)
+        print(render_table(tracker.channels, tracker.bridges), file=out)
     return 0
+
+
+async def _redraw_on_changes(tracker: Tracker, interval: float, out: TextIO) -> NoReturn:
+    """Redraw the table on every change, until tracking fails (the tracker ends its changes
+    only with an error: ConnectionLost, ClientClosed...) or the user presses Ctrl-C."""
+    clear = "\x1b[H\x1b[2J" if out.isatty() else ""
+    async with tracker.changes() as changes:
+        while True:
+            print(clear + render_table(tracker.channels, tracker.bridges), file=out, flush=True)
+            await anext(changes)
+            with anyio.move_on_after(interval):
+                await anyio.sleep_forever()  # coalesce a burst of changes into one redraw
 
 
 # -- the demo --------------------------------------------------------------------------------
@@ -523,12 +567,16 @@ def main(
                 command = {"events": cmd_events, "action": cmd_action, "channels": cmd_channels}
                 run = command[args.command]
                 kwargs = settings.connect_kwargs()
+                if args.command == "action":
+                    action_of(args)  # bad arguments fail here, without connecting
 
                 async def runner() -> int:
                     async with connect(**kwargs) as ami:
                         return await run(ami, args, out)
 
-        return int(anyio.run(runner))
+        status = int(anyio.run(runner))
+        out.flush()  # a reader gone (a closed pipe) shows here at the latest: handled below
+        return status
     except UsageError as exc:
         print(f"ami-client: {exc}", file=sys.stderr)
         return 2
@@ -537,3 +585,11 @@ def main(
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`ami-client events | head`): stop quietly, as a program killed
+        # by SIGPIPE does, and keep Python from failing again flushing stdout at exit.
+        if out is sys.stdout:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, out.fileno())
+            os.close(devnull)
+        return 141

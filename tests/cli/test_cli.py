@@ -8,7 +8,6 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import anyio
@@ -24,39 +23,10 @@ from ami_client._private.cli import (
     resolve_settings,
 )
 from ami_client.protocol import Event
-from ami_client.testing import serve
+
+from .helpers import env_for
 
 ROOT = Path(__file__).parents[2]
-
-
-@pytest.fixture
-def simulator() -> Iterator[tuple[str, int]]:
-    started = threading.Event()
-    address: list[tuple[str, int]] = []
-    stop = threading.Event()
-
-    async def run() -> None:
-        async with serve(time_scale=0.05) as sim:
-            assert sim.host is not None
-            assert sim.port is not None
-            address.append((sim.host, sim.port))
-            started.set()
-            # main() runs its own event loop: the simulator lives in this thread's loop.
-            await anyio.to_thread.run_sync(stop.wait)
-
-    thread = threading.Thread(target=anyio.run, args=(run,), daemon=True)
-    thread.start()
-    assert started.wait(10)
-    try:
-        yield address[0]
-    finally:
-        stop.set()
-        thread.join(10)
-
-
-def env_for(host: str, port: int) -> dict[str, str]:
-    return {"AMI_HOST": host, "AMI_PORT": str(port), "AMI_USERNAME": "admin",
-            "AMI_SECRET": "ami-admin-secret"}  # fmt: skip
 
 
 def test_action_prints_the_response(simulator: tuple[str, int]) -> None:
