@@ -315,7 +315,7 @@ async def cmd_channels(ami: AMIClient, args: argparse.Namespace, out: TextIO) ->
         if not args.once:
             await _redraw_on_changes(tracker, args.interval, out)
         print(render_table(tracker.channels, tracker.bridges), file=out)
-    return 0
+        return 0
 
 
 async def _redraw_on_changes(tracker: Tracker, interval: float, out: TextIO) -> NoReturn:

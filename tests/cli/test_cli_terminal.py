@@ -3,6 +3,7 @@ Ctrl-C, and a reader that goes away (``ami-client events | head``)."""
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import io
 import os
@@ -211,3 +212,21 @@ def test_a_closed_stdout_in_process_gives_141_and_silences_stdout(
         assert capsys.readouterr().err == ""
         # stdout now leads nowhere: what is left in its buffer flushes without an error.
         print("x" * 100_000, file=pipe, flush=True)
+
+
+def test_a_closed_stream_given_by_the_caller_gives_141_and_is_left_alone(
+    simulator: tuple[str, int], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # main(stdout=...) from a program of one's own: its stream is its business, not redirected.
+    read, write = os.pipe()
+    os.close(read)
+    pipe = os.fdopen(write, "w")
+    try:
+        status = main(["action", "CoreShowChannels"], stdout=pipe, environ=env_for(*simulator))
+        assert status == 141
+        assert capsys.readouterr().err == ""
+        with pytest.raises(BrokenPipeError):
+            print("x" * 100_000, file=pipe, flush=True)
+    finally:
+        with contextlib.suppress(BrokenPipeError):
+            pipe.close()
