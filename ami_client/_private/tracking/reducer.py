@@ -321,22 +321,19 @@ class Reducer:
         out.append(ChannelChange(old=old, new=new, reason=reason))
 
     def _unindex_call(self, linked_id: str, uid: str, out: list[Change]) -> None:
-        group = self._calls.get(linked_id)
-        if group is not None:
-            group.pop(uid, None)
-            if not group:
-                del self._calls[linked_id]
-                out.append(CallChange(linked_id=linked_id, started=False))
+        # Every live channel with a Linkedid is in its group (_put_channel).
+        group = self._calls[linked_id]
+        del group[uid]
+        if not group:
+            del self._calls[linked_id]
+            out.append(CallChange(linked_id=linked_id, started=False))
 
     def _update(
         self, uid: str, changes: dict[str, Any], out: list[Change], reason: str = "event"
-    ) -> Channel | None:
-        cur = self.channels.get(uid)
-        if cur is None or not changes:
-            return cur
-        new = _evolve(cur, **changes)
-        self._put_channel(cur, new, reason, out)
-        return new
+    ) -> None:
+        """Apply ``changes`` to the live channel ``uid`` (callers check both)."""
+        cur = self.channels[uid]
+        self._put_channel(cur, _evolve(cur, **changes), reason, out)
 
     def _known(
         self,
@@ -549,6 +546,8 @@ class Reducer:
         self, bid: str | None, event: TypedEvent, msg: Event, prefix: str, out: list[Change]
     ) -> Bridge | None:
         if bid is None:
+            key = f"{prefix}BridgeUniqueid"
+            self.violation("malformed", f"{_get(msg, 'Event')} without {key}", event)
             return None
         cur = self.bridges.get(bid)
         if cur is None:
@@ -644,6 +643,7 @@ class Reducer:
     def _bridge_destroy(self, event: TypedEvent, msg: Event, out: list[Change]) -> None:
         bid = as_str(msg, "BridgeUniqueid")
         if bid is None:
+            self.violation("malformed", "BridgeDestroy without BridgeUniqueid", event)
             return
         if self.syncing:
             self._died.add(bid)
@@ -664,10 +664,10 @@ class Reducer:
 
     def _destroy_bridge(self, bridge: Bridge, reason: str, out: list[Change]) -> None:
         bid = bridge.unique_id
+        # Membership is kept both ways (a member's bridge_id is this bridge, and a channel's
+        # bridge lists it): test_reducer_properties.py checks it after every event.
         for uid in bridge.members:
-            ch = self.channels.get(uid)
-            if ch is not None and ch.bridge_id == bid:
-                self._update(uid, {"bridge_id": None}, out, reason)
+            self._update(uid, {"bridge_id": None}, out, reason)
         del self.bridges[bid]
         self._seeded.discard(bid)
         if not self.bridges:
@@ -946,11 +946,5 @@ class Reducer:
                         self._seeded.add(bid)
                         self._put_bridge(None, Bridge(unique_id=bid), "sync", out)
                     self._join_bridge(bid, uid, out, "sync")
-            elif bid is not None and bid in self.bridges and uid not in self.bridges[bid].members:
-                self._join_bridge(bid, uid, out, "sync")
-        # Members the list says are elsewhere (or gone) leave the bridges they were in.
-        for bridge in list(self.bridges.values()):
-            for uid in bridge.members:
-                member = self.channels.get(uid)
-                if member is None or member.bridge_id != bridge.unique_id:
-                    self._leave_bridge(bridge.unique_id, uid, out, "sync")
+        # (Membership stays two-way throughout: each move above leaves and joins through
+        # _leave_bridge/_join_bridge, which update the channel and the bridge together.)

@@ -270,8 +270,7 @@ class Tracker:
         # would stay "syncing" (quiet about violations, its bookkeeping growing) for good.
         self.reducer.abort_sync()
         self.reducer.violation("sync-failed", f"could not seed: {error}")
-        if self._sync_error is None:
-            self._sync_error = error
+        self._sync_error = error
         self._wake()  # entering waits for the first seeding: it fails with this error
 
     # -- queries -----------------------------------------------------------------------------
