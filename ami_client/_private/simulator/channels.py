@@ -92,6 +92,10 @@ class Channel:
     dial_end: Callable[[str], None] | None = None
     #: Whether the channel is running dialplan/an application now (not parked).
     in_pbx: bool = False
+    #: Whether what it runs is an Originate's Application, outside any dialplan: Asterisk 22
+    #: runs that without a PBX, so it gets no CHANLOCALSTATUS and no SoftHangupRequest when
+    #: its Local ;2 hangs up (test_dialplan_fidelity).
+    app_only: bool = False
 
     @property
     def tech(self) -> str:

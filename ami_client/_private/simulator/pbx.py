@@ -211,7 +211,12 @@ class Pbx:
         chan.alive = False
         peer = chan.local_peer
         if peer is not None and peer.alive and not peer.hangup_requested:
-            if chan.name.endswith(";2") and peer.in_pbx and peer.answered.is_set():
+            if (
+                chan.name.endswith(";2")
+                and peer.in_pbx
+                and not peer.app_only
+                and peer.answered.is_set()
+            ):
                 # Asterisk 22 tells a running ;1 how its ;2 ended (originate.ami).
                 self.set_var(peer, "CHANLOCALSTATUS", "ANSWER")
             self.request_hangup(peer, chan.hangup_cause, queued=True)
@@ -265,7 +270,7 @@ class Pbx:
                 if _gone(chan):
                     return
                 if _hanging_up(chan):
-                    if job is not None and chan.queued_hangup:
+                    if job is not None and chan.queued_hangup and not chan.app_only:
                         # The running application notices the queued hangup (originate.ami).
                         self.event("SoftHangupRequest", [*self.snap(chan), ("Cause", "16")])
                     break
@@ -278,6 +283,7 @@ class Pbx:
 
     async def run_pbx(self, chan: Channel, context: str, exten: str, priority: int) -> bool:
         """Run the dialplan from ``exten@context:priority``; True: the channel hangs up next."""
+        chan.app_only = False
         while True:
             steps = self.dialplan.lookup(context, exten)
             if steps is None or not 1 <= priority <= len(steps):
@@ -459,6 +465,7 @@ class Pbx:
             app, app_data = application, data
 
             async def run_app() -> bool:
+                one.app_only = True
                 await self.exec_app(one, app, app_data)
                 return True
 
