@@ -13,6 +13,7 @@ from ami_client.tracking import (
     BridgeChange,
     CallChange,
     ChannelChange,
+    DialChange,
     Reducer,
     TransferChange,
     Violation,
@@ -345,3 +346,22 @@ def test_enter_without_leave_outside_a_seeding_is_reported_and_repaired() -> Non
     assert r.bridges["X"].members == ("b",)
     assert r.bridges["Y"].members == ("a",)
     assert dict(r.violations) == {"enter-without-leave": 1}
+
+
+def test_a_forked_dial_cancelled_everywhere_ends_each_dial_once() -> None:
+    # Dial(PJSIP/b&PJSIP/c) abandoned by the caller: Asterisk 22 ends both legs with CANCEL.
+    r = synced()
+    r.feed(ev("Newchannel", **chan("a")))
+    for dest in ("b", "c"):
+        r.feed(ev("Newchannel", **chan(dest, linked="a")))
+        leg = {**chan("a"), **chan(dest, linked="a", prefix="Dest")}
+        r.feed(ev("DialBegin", **leg, DialString=dest))
+    ends = []
+    for dest in ("b", "c"):
+        leg = {**chan("a"), **chan(dest, linked="a", prefix="Dest")}
+        ends.append(r.feed(ev("DialEnd", **leg, DialStatus="CANCEL")))
+    assert [type(c) for c in ends[0]] == [DialChange, ChannelChange]  # a's dial_status set
+    assert [type(c) for c in ends[1]] == [DialChange]  # already CANCEL: a is unchanged
+    assert r.channels["a"].dial_status == "CANCEL"
+    assert not r.dials
+    assert not r.violations
