@@ -569,10 +569,12 @@ class AMIClient:
                 item = await next_item()
                 if isinstance(item, ConnectionClosed):
                     raise ConnectionLost(f"the server closed the connection during {what}")
+                # (After the greeting the parser gives messages only: events are not deferred
+                # before the login is done.)
+                assert isinstance(item, Message)
                 if isinstance(item, Response) and item.action_id == action_id:
                     return item
-                if isinstance(item, Message):
-                    leftovers.append(item)
+                leftovers.append(item)
 
         if transport.expects_banner:
             banner = await next_item()
@@ -682,7 +684,7 @@ class AMIClient:
             if self._closing:
                 return
             reason = link.failure
-            if self.reconnect is None:
+            if self.reconnect is None or link.goodbye:  # (goodbye: the caller logged off)
                 self._terminate(reason)
                 return
             logger.warning("connection to %s:%s lost: %s", self.host, self.port, reason)
@@ -725,9 +727,16 @@ class AMIClient:
         """The link died and will not come back: remember why, end subscriptions."""
         if self._failure is not None:
             return
-        error = self._lost(reason)
         self._failure = reason
         self._set_state(ConnectionState.CLOSED)
+        if isinstance(reason, ClientClosed):
+            # The caller sent Logoff and the server closed: the end asked for, as aclose().
+            for sub in self._subscriptions:
+                sub._end(None)
+            self._watchers.end()
+            logger.info("logged off from %s:%s", self.host, self.port)
+            return
+        error = self._lost(reason)
         for sub in self._subscriptions:
             sub._end(self._lost(reason))
         self._watchers.end()
@@ -767,7 +776,7 @@ class AMIClient:
         if link is self._link and not self._closing:
             # Observable at once, before the supervisor runs: the state, and for a link that
             # will not come back, the subscriptions' end.
-            if self.reconnect is None:
+            if self.reconnect is None or link.goodbye:  # (goodbye: the caller logged off)
                 self._terminate(reason)
             else:
                 self._set_state(ConnectionState.RECONNECTING)
@@ -1459,8 +1468,9 @@ class ListStream:
                 if isinstance(outcome, ListDone):
                     self.complete = client._make(outcome.complete, client._factory)
                     raise StopAsyncIteration
-                if outcome is not None:
-                    client._result(outcome, True)  # raises for ListFailed / ListOverflow
+                assert outcome is not None  # (a waiter ends with an outcome or an error)
+                # Raises for ListFailed; a plain response (the action streamed nothing) ends.
+                client._result(outcome, True)
                 raise StopAsyncIteration
             wake = waiter.item_wake = anyio.Event()
             await wake.wait()

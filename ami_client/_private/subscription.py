@@ -127,6 +127,10 @@ def compile_filters(filters: Iterable[EventFilter]) -> _Filters:
     return _Filters(match_all or count == 0, frozenset(names), tuple(predicates))
 
 
+def _attach_nothing(sub: Subscription[Any]) -> None:
+    """The ``attach`` of a subscription that is fed by hand (a bare buffer)."""
+
+
 class Subscription(Generic[T]):
     """An async iterator over the events a subscriber asked for; made by ``ami.subscribe()``.
 
@@ -161,7 +165,8 @@ class Subscription(Generic[T]):
         self._budget = _MIN_BUDGET
         self._error: BaseException | None = None
         self._closed = False  # nothing more will be offered
-        self._attach = attach
+        # (None once entered; a subscription with no attach, a bare buffer, attaches nothing.)
+        self._attach: Callable[[Subscription[T]], None] | None = attach or _attach_nothing
         self._on_exit = detach
 
     # -- the reader's side (synchronous, never raises) ----------------------------------------
@@ -336,9 +341,14 @@ class Subscription(Generic[T]):
     # -- as its own context manager (what ``subscribe()`` returns) ----------------------------
 
     async def __aenter__(self) -> Subscription[T]:
-        if self._attach is not None:
-            attach, self._attach = self._attach, None
-            attach(self)
+        attach = self._attach
+        if attach is None:
+            # A second `async with` would share (and, leaving, end) the first one's events.
+            raise RuntimeError(
+                "a subscription can be entered only once; subscribe() again for another"
+            )
+        self._attach = None
+        attach(self)
         return self
 
     async def __aexit__(

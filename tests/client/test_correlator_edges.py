@@ -115,3 +115,22 @@ def test_a_policy_with_max_attempts_ends_and_its_delays_stay_bounded() -> None:
         initial_delay=1, max_delay=4, multiplier=3, jitter=0, max_attempts=4, random=lambda: 0.9
     )
     assert list(policy.delays()) == [1, 3, 4, 4]
+
+
+@pytest.mark.parametrize("value", ["Complete", "maybe", ""])
+def test_a_response_with_an_eventlist_that_starts_nothing_is_a_plain_answer(value: str) -> None:
+    # Only `start` begins a list (and `cancelled` ends one at once): any other EventList value
+    # in a successful response answers the action plainly, so it is not left waiting.
+    correlator = Correlator()
+    correlator.start("c-1")
+    correlator.start("o-1", ORIGINATE)
+    plain = Response([("Response", "Success"), ("ActionID", "c-1"), ("EventList", value)])
+    assert correlator.receive(plain) is plain
+    assert "c-1" not in correlator
+    # An Originate so answered still waits for its OriginateResponse.
+    queued = Response([("Response", "Success"), ("ActionID", "o-1"), ("EventList", value)])
+    assert correlator.receive(queued) is None
+    event = Event([("Event", "OriginateResponse"), ("ActionID", "o-1"), ("Response", "Success")])
+    done = correlator.receive(event)
+    assert done is not None
+    assert done.response is queued  # type: ignore[union-attr]

@@ -129,3 +129,36 @@ async def test_settings_re_applied_after_reconnecting_survive_a_link_that_dies_a
     messages = [r.getMessage() for r in caplog.records]
     assert any("could not re-apply" in m and "Filter" in m for m in messages), messages
     assert any("re-applying" in m and "failed: Invalid mask" in m for m in messages), messages
+
+
+@pytest.mark.parametrize("reconnect", [None, FAST], ids=["no-reconnect", "reconnect"])
+async def test_a_logoff_sent_by_the_caller_ends_the_client_for_good(
+    reconnect: ReconnectPolicy | None, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The caller logged off: the server's close that follows is the end it asked for, not a
+    # failure -- no reconnecting (even with a policy), no warning, subscriptions simply end.
+    caplog.set_level(logging.WARNING, logger="ami_client.client")
+    async with fake_server(standard) as (port, peers):
+        with anyio.fail_after(5):
+            async with (
+                ami_client.connect(
+                    "127.0.0.1",
+                    port,
+                    username="admin",
+                    secret=SECRET,
+                    keepalive=None,
+                    reconnect=reconnect,
+                ) as ami,
+                ami.subscribe() as events,
+                ami.watch_state() as states,
+            ):
+                goodbye = await ami.send(Action("Logoff"))
+                assert goodbye.status == "Goodbye"
+                assert [state async for state in states] == [ConnectionState.CLOSED]
+                assert [event async for event in events] == []
+                with pytest.raises(ami_client.ClientClosed):
+                    await ami.send(Action("Ping"))
+                await anyio.sleep(0.05)  # (time enough for a reconnect attempt)
+                assert len(peers) == 1
+                assert ami.statistics().reconnects == 0
+    assert [r.getMessage() for r in caplog.records] == []

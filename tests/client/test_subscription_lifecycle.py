@@ -206,3 +206,32 @@ def test_a_subscription_repr_says_what_it_takes_and_how_full_it_is() -> None:
     every._offer(Event([("Event", "A")]))
     every._offer(Event([("Event", "B")]))
     assert repr(every) == "<Subscription all events buffered=1/1 dropped=1 overflow=drop_newest>"
+
+
+async def test_a_subscription_can_be_entered_only_once() -> None:
+    async with fake_server(emitting(*HANGUPS)) as (port, _):  # type: ignore[arg-type]
+        with anyio.fail_after(5):
+            async with client(port) as ami:
+                sub = ami.subscribe("Hangup")
+                async with sub:
+                    with pytest.raises(RuntimeError, match="can be entered only once"):
+                        await sub.__aenter__()
+                    # The refused second entry left the first one attached and working.
+                    await ami.send(Action("Emit"))
+                    assert (await sub.receive())["Uniqueid"] == "0"
+                with pytest.raises(RuntimeError, match="subscribe\\(\\) again for another"):
+                    async with sub:
+                        pytest.fail("entered a used subscription")
+                states = ami.watch_state()
+                async with states:
+                    with pytest.raises(RuntimeError, match="can be entered only once"):
+                        await states.__aenter__()
+                assert len(ami.statistics().subscriptions) == 0
+
+
+async def test_a_bare_subscription_is_fed_by_hand() -> None:
+    sub: Subscription[str] = Subscription(compile_filters([]), max_buffer=2, overflow="fail")
+    async with sub:
+        sub._offer("a")
+        sub._end(None)
+        assert [item async for item in sub] == ["a"]

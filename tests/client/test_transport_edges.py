@@ -181,3 +181,35 @@ async def test_one_of_two_senders_waiting_on_a_full_asyncio_buffer_is_cancelled(
     # Every byte handed over arrived, in order ("B" was queued before its sender gave up).
     assert len(received) == 8 * len(blob) + len(b"BCend")
     assert bytes(received[-5:]) in (b"BCend", b"CBend")
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_bytes_arriving_as_a_receive_is_cancelled_wait_for_the_next_receive() -> None:
+    # The event loop hands over bytes (data_received) in the very step the reading task was
+    # cancelled: its future is cancelled already, so it must not be woken (InvalidStateError)
+    # and the bytes must go to the next receive().
+    async def idle(peer: Peer) -> None:
+        await anyio.sleep(5)
+
+    async with fake_server(idle) as (port, _):
+        with anyio.fail_after(5):
+            transport = await open_tcp("127.0.0.1", port)
+            assert isinstance(transport, AsyncioTransport)
+            try:
+                scope = anyio.CancelScope()
+
+                async def receive() -> None:
+                    with scope:
+                        await transport.receive()
+                        pytest.fail("received after being cancelled")
+
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(receive)
+                    while transport._protocol.read_waiter is None:  # noqa: ASYNC110
+                        await anyio.sleep(0.001)
+                    scope.cancel()
+                    transport._protocol.data_received(b"Event: Late\r\n\r\n")
+                assert scope.cancelled_caught
+                assert await transport.receive() == b"Event: Late\r\n\r\n"
+            finally:
+                await transport.aclose()
