@@ -552,10 +552,21 @@ def cli(sim: Simulator, command: str) -> list[str] | None:
     return None
 
 
+class _CliFailed(Exception):
+    """A CLI command that ran and failed: Asterisk 22 answers Error with its output and
+    ``Command '<command>' failed.`` (test_actions_fidelity)."""
+
+    def __init__(self, *lines: str) -> None:
+        super().__init__(*lines)
+        self.lines = lines
+
+
 def _dialplan_show(sim: Simulator, exten: str, context: str) -> list[str]:
+    if not sim.pbx.dialplan.has_context(context):
+        raise _CliFailed(f"There is no existence of '{context}' context")
     steps = sim.pbx.dialplan.lookup(context, exten)
     if steps is None:
-        return [f"There is no existence of '{exten}' extension in '{context}' context"]
+        raise _CliFailed(f"There is no existence of {exten}@{context} extension")
     lines = [f"[ Context '{context}' created by 'pbx_config' ]"]
     for i, (app, data) in enumerate(steps, 1):
         head = f"  '{exten}' =>" if i == 1 else ""
@@ -568,7 +579,18 @@ def _dialplan_show(sim: Simulator, exten: str, context: str) -> list[str]:
 @action("Command")
 async def _command(sim: Simulator, s: Session, m: Message) -> None:
     command = _need(m, "Command", "No command provided")
-    lines = cli(sim, command)
+    try:
+        lines = cli(sim, command)
+    except _CliFailed as failed:
+        output = [*failed.lines, f"Command '{command}' failed."]
+        await sim.respond(
+            s,
+            m,
+            response(
+                "Error", m, ("Message", "Command output follows"), *[("Output", x) for x in output]
+            ),
+        )
+        return
     if lines is None:
         # Asterisk 22: an Error response that still says "Command output follows" (command.ami).
         text = (

@@ -121,7 +121,9 @@ def check_login(
         if not challenge or key is None:
             return False
         expected = hashlib.md5((challenge + user.secret).encode(), usedforsecurity=False)
-        return hmac.compare_digest(expected.hexdigest(), key.strip().lower())
+        # Asterisk 22 compares the lower-case hex digest exactly (strcmp): an upper-case
+        # key fails (test_actions_fidelity).
+        return hmac.compare_digest(expected.hexdigest().encode(), key.encode())
     if secret is None:
         return False
     return hmac.compare_digest(secret.encode(), user.secret.encode())
