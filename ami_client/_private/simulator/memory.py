@@ -21,12 +21,8 @@ class MemoryByteStream(anyio.abc.ByteStream):
         self._receive = receive
 
     async def receive(self, max_bytes: int = 65536) -> bytes:
-        try:
-            return await self._receive.receive()
-        except anyio.EndOfStream:
-            raise
-        except anyio.ClosedResourceError:
-            raise
+        # EndOfStream once the peer's side is closed (its aclose or send_eof).
+        return await self._receive.receive()
 
     async def send(self, item: bytes) -> None:
         if item:

@@ -156,10 +156,19 @@ class Simulator:
     async def _serve_tcp(self, stream: anyio.abc.SocketStream) -> None:
         local = stream.extra(anyio.abc.SocketAttribute.local_address)  # noqa: S610
         remote = stream.extra(anyio.abc.SocketAttribute.remote_address)  # noqa: S610
+        # A TCP listener's streams have (host, port[, flow, scope]) addresses, never a path.
+        assert not isinstance(local, str)
+        assert not isinstance(remote, str)
         await self.serve_stream(stream, _address(local), _address(remote))
 
     def connect_memory(self) -> MemoryByteStream:
-        """A new in-memory connection; returns the client's end (a byte stream)."""
+        """A new in-memory connection; returns the client's end (a byte stream).
+
+        Raises:
+            RuntimeError: outside ``async with Simulator()`` (nothing is left open).
+        """
+        if self._tg is None:
+            raise RuntimeError("use the Simulator as `async with Simulator() as sim:`")
         client, server = memory_stream_pair()
         self.spawn(lambda: self.serve_stream(server, "IPV4/TCP/127.0.0.1/5038",
                                              "IPV4/TCP/127.0.0.1/0"))  # fmt: skip
@@ -367,11 +376,10 @@ class Simulator:
         self._replays.append(t)
 
 
-def _address(addr: object) -> str:
-    if isinstance(addr, tuple) and len(addr) >= 2:
-        kind = "IPV6" if ":" in str(addr[0]) else "IPV4"
-        return f"{kind}/TCP/{addr[0]}/{addr[1]}"
-    return str(addr)
+def _address(addr: tuple[str, int]) -> str:
+    """A TCP socket address as Asterisk's security events write it (``IPV4/TCP/host/port``)."""
+    kind = "IPV6" if ":" in addr[0] else "IPV4"
+    return f"{kind}/TCP/{addr[0]}/{addr[1]}"
 
 
 @contextlib.asynccontextmanager

@@ -16,7 +16,7 @@ import attrs
 
 from ami_client._private.errors import RemoteProtocolError
 from ami_client._private.message import Message, Response
-from ami_client._private.parser import ConnectionClosed, Parser
+from ami_client._private.parser import Parser
 from ami_client._private.serializer import serialize_message
 from ami_client._private.simulator.auth import User
 from ami_client._private.simulator.eventfilter import FilterSet
@@ -131,14 +131,14 @@ class Session:
                     await self._stream.aclose()
 
     async def _writer(self, scope: anyio.CancelScope) -> None:
+        # The queue is closed only after this task is gone, so it ends at _CLOSE (Logoff, a
+        # failed Login) or when the peer stops reading.
         try:
-            async for item in self._out_recv:
-                if item is _CLOSE:
-                    break
+            while (item := await self._out_recv.receive()) is not _CLOSE:
                 assert isinstance(item, bytes)
                 await self._stream.send(item)
         except (anyio.BrokenResourceError, anyio.ClosedResourceError):
-            pass
+            pass  # the peer is gone: Asterisk drops the session and what it queued
         scope.cancel()
 
     async def _reader(self, handle: Callable[[Session, Message], Awaitable[None]]) -> None:
@@ -155,10 +155,9 @@ class Session:
                 self.sim.protocol_errors.append((self.id, exc))
                 return
             for item in items:
-                if isinstance(item, ConnectionClosed):
-                    return
-                if isinstance(item, Message):
-                    await handle(self, item)
+                # Only messages: no banner is expected and EOF is never fed to the parser.
+                assert isinstance(item, Message)
+                await handle(self, item)
                 if self.closed:
                     return
 
