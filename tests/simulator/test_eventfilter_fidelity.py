@@ -365,3 +365,20 @@ async def test_advanced_user_matches_asterisk(asterisk: AsteriskServer) -> None:
         if real == simulated:
             break
     assert real == simulated
+
+
+def test_user_takes_rules_in_three_forms() -> None:
+    rule = EventFilter.advanced("name(Hangup)", "")
+    user = User(
+        username="u",
+        secret="s",
+        eventfilters=[rule, "Event: UserEvent", "  eventfilter = !Tag: drop", "!Event: Newexten"],
+    )
+    assert user.eventfilters[0] is rule
+    assert [(r.include, r.expression) for r in user.eventfilters[1:]] == [
+        (True, "Event: UserEvent"),
+        (False, "Tag: drop"),
+        (False, "Event: Newexten"),
+    ]
+    with pytest.raises(FilterSyntaxError, match="does not compile"):
+        User(username="u", secret="s", eventfilters=["bad("])

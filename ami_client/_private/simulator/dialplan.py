@@ -17,29 +17,59 @@ Priority = tuple[str, str]  # (application, data)
 
 
 def _pattern_regex(pattern: str) -> re.Pattern[str]:
+    """A regex for an Asterisk extension pattern (``_`` stripped), as Asterisk 22's
+    ``_extension_match_core`` reads it: ``N``/``X``/``Z`` in either case, ``[...]`` sets with
+    ranges, ``.`` one or more characters, ``!`` zero or more, ``-`` and spaces ignored (the
+    dialled extension's dashes are skipped by :meth:`Dialplan.lookup`).
+
+    Raises:
+        ValueError: for a ``[`` without its ``]`` (Asterisk: "Wrong usage of [] in the
+            extension", and the extension never matches).
+    """
     out = []
     i = 0
     body = pattern[1:]
     while i < len(body):
         c = body[i]
-        if c == "X":
+        upper = c.upper()
+        if upper == "X":
             out.append("[0-9]")
-        elif c == "Z":
+        elif upper == "Z":
             out.append("[1-9]")
-        elif c == "N":
+        elif upper == "N":
             out.append("[2-9]")
         elif c == ".":
             out.append(".+")
         elif c == "!":
             out.append(".*")
+        elif c in "- ":
+            pass
         elif c == "[":
-            end = body.index("]", i)
-            out.append(f"[{body[i + 1 : end]}]")
+            end = body.find("]", i + 1)
+            if end < 0:
+                raise ValueError(f"extension pattern {pattern!r}: '[' without ']'")
+            out.append(_char_set(body[i + 1 : end]))
             i = end
         else:
             out.append(re.escape(c))
         i += 1
-    return re.compile("".join(out) + r"\Z")
+    return re.compile("".join(out) + r"\Z", re.DOTALL)
+
+
+def _char_set(members: str) -> str:
+    """``[...]`` of a pattern: characters and ``a-z`` ranges (empty: matches nothing)."""
+    parts = []
+    i = 0
+    while i < len(members):
+        if i + 2 < len(members) and members[i + 1] == "-":
+            low, high = members[i], members[i + 2]
+            if low <= high:  # a reversed range holds nothing (Asterisk compares both ends)
+                parts.append(f"{re.escape(low)}-{re.escape(high)}")
+            i += 3
+        else:
+            parts.append(re.escape(members[i]))
+            i += 1
+    return f"[{''.join(parts)}]" if parts else "(?!)"
 
 
 class Dialplan:
@@ -71,8 +101,9 @@ class Dialplan:
         steps = self._exact.get(context, {}).get(exten)
         if steps is not None:
             return steps
+        dialled = exten.replace("-", "")  # Asterisk skips dashes in the dialled extension
         for regex, psteps in self._patterns.get(context, []):
-            if regex.match(exten):
+            if regex.match(dialled):
                 return psteps
         return None
 
