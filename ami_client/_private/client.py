@@ -989,10 +989,10 @@ class AMIClient:
             raise ClientClosed("the client is closed" if self._entered else "not connected yet")
         if self._failure is not None:
             raise self._lost(self._failure)
-        if self._state is _RECONNECTING or link is None:
+        # (A failed link is the current one only while reconnecting: _fail_link changes the
+        # state at once. Checked anyway: send() on asyncio would wait on a dead link forever.)
+        if self._state is _RECONNECTING or link is None or link.failure is not None:
             raise ConnectionLost("not connected (reconnecting)")
-        if link.failure is not None:
-            raise self._lost(link.failure)
         return link
 
     async def _request_on(

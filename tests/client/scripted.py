@@ -27,6 +27,7 @@ class ScriptedTransport:
         self.error: BaseException | None = None
         self.receiver: Callable[[bytes], None] | None = None
         self.actions: list[Message] = []
+        self.send_error: BaseException | None = None  # what send() raises, once set
         self._parser = Parser(expect_banner=False)
 
     def set_receiver(self, receiver: Callable[[bytes], None] | None) -> None:
@@ -55,6 +56,8 @@ class ScriptedTransport:
         return self.chunks.popleft()
 
     async def send(self, data: bytes) -> None:
+        if self.send_error is not None:
+            raise self.send_error
         self._parser.receive_data(data)
         for action in self._parser.next_events():
             assert isinstance(action, Message)

@@ -93,3 +93,26 @@ async def test_a_link_dying_as_a_sender_is_cancelled_fails_the_rest_cleanly(
                 await ami.send(Action("Ping"))
         # No internal error: the reader failed the link as any other loss.
         assert not [r for r in caplog.records if "internal error" in r.getMessage()]
+
+
+async def test_bytes_that_arrive_after_the_link_failed_are_ignored() -> None:
+    # The write side failed; until the reader task is stopped, the transport may still hand
+    # over bytes. Nothing is waited for on that link any more: they are not parsed (garbage
+    # raises nothing), not counted as late answers, and not handed to subscribers.
+    transport = ScriptedTransport()
+    with anyio.fail_after(5):
+        async with await connected(transport) as ami, ami.subscribe() as events:
+            transport.send_error = ConnectionLost("write failed: broken pipe")
+            with pytest.raises(ConnectionLost, match="broken pipe"):
+                await ami.send(Action("Ping", ActionID="p-1"))
+            # (This task runs before the supervisor stops the reader: its receiver is still
+            # attached.)
+            assert transport.receiver is not None
+            answer = b"Response: Success\r\nActionID: p-1\r\n\r\n"
+            transport.receiver(answer + b"Event: Hangup\r\n\r\n\x00garbage\r\n\r\n")
+            stats = ami.statistics()
+            assert (stats.late_responses, stats.events_received) == (0, 0)
+            assert ami.state is ConnectionState.CLOSED
+            assert events.statistics().delivered == 0
+            with pytest.raises(ConnectionLost, match="broken pipe"):  # the end, nothing before
+                await events.receive()

@@ -162,3 +162,52 @@ async def test_a_logoff_sent_by_the_caller_ends_the_client_for_good(
                 assert len(peers) == 1
                 assert ami.statistics().reconnects == 0
     assert [r.getMessage() for r in caplog.records] == []
+
+
+async def test_a_setting_the_server_refused_is_not_re_applied_after_reconnecting() -> None:
+    connections = 0
+
+    async def handler(peer: Peer) -> None:
+        nonlocal connections
+        connections += 1
+        await peer.login()
+        while True:
+            action = await peer.read_action()
+            if action["Action"] == "Drop":
+                return
+            if action["Action"] == "Filter" and "bad" in action["Filter"]:
+                await peer.reply(action, ("Message", "Invalid filter"), status="Error")
+                continue
+            if action["Action"] == "Logoff":
+                await peer.reply(action, status="Goodbye")
+                return
+            await peer.reply(action)
+
+    async with fake_server(handler) as (port, peers):
+        with anyio.fail_after(10):
+            async with (
+                ami_client.connect(
+                    "127.0.0.1",
+                    port,
+                    username="admin",
+                    secret=SECRET,
+                    keepalive=None,
+                    reconnect=FAST,
+                ) as ami,
+                ami.watch_state() as states,
+            ):
+                refused = await ami.send(
+                    Action("Filter", Operation="Add", Filter="Event: bad1"), raise_on_error=False
+                )
+                assert refused.is_error
+                with pytest.raises(ami_client.ActionError, match="Invalid filter"):
+                    await ami.add_filter("Event: bad2")
+                await ami.add_filter("Event: Hangup")
+                with pytest.raises(ami_client.ConnectionLost):
+                    await ami.send(Action("Drop"))
+                async for state in states:
+                    if state is ConnectionState.CONNECTED:
+                        break
+                await ami.send(Action("Ping"))
+        again = [m.get("Filter") for m in peers[1].received if m["Action"] == "Filter"]
+        assert again == ["Event: Hangup"]
