@@ -28,6 +28,9 @@ class ScriptedTransport:
         self.receiver: Callable[[bytes], None] | None = None
         self.actions: list[Message] = []
         self.send_error: BaseException | None = None  # what send() raises, once set
+        # Called with each action other than Login and Logoff (it may answer, or raise: then
+        # send() raises that).
+        self.on_action: Callable[[ScriptedTransport, Message], None] | None = None
         self._parser = Parser(expect_banner=False)
 
     def set_receiver(self, receiver: Callable[[bytes], None] | None) -> None:
@@ -67,6 +70,8 @@ class ScriptedTransport:
             elif action["Action"] == "Logoff":
                 self.push(b"Response: Goodbye\r\nActionID: %s\r\n\r\n" % answer_id(action))
                 self.push(b"")  # and the server closes
+            elif self.on_action is not None:
+                self.on_action(self, action)
 
     async def aclose(self) -> None:
         self.fail(ConnectionLost("closed"))

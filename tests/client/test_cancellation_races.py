@@ -14,7 +14,8 @@ import logging
 import anyio
 import pytest
 
-from ami_client import Action, ConnectionLost, ConnectionState
+import ami_client
+from ami_client import Action, ConnectionLost, ConnectionState, Message, ReconnectPolicy
 
 from .scripted import ScriptedTransport, answer_id, connected, sent
 
@@ -116,3 +117,53 @@ async def test_bytes_that_arrive_after_the_link_failed_are_ignored() -> None:
             assert events.statistics().delivered == 0
             with pytest.raises(ConnectionLost, match="broken pipe"):  # the end, nothing before
                 await events.receive()
+
+
+async def test_a_link_dying_right_after_answering_a_re_applied_setting(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # After a reconnect the client re-applies Events, then Filter. The new link answers
+    # Events and dies in the same step, before the re-applying task resumes: the Filter must
+    # not be queued on the dead link (a typed error, logged), and the next link gets both.
+    caplog.set_level(logging.WARNING, logger="ami_client.client")
+    transports: list[ScriptedTransport] = []
+
+    def succeed(transport: ScriptedTransport, action: Message) -> None:
+        if action["Action"] == "Drop":
+            transport.fail(ConnectionLost("dropped"))
+        else:
+            transport.push(b"Response: Success\r\nActionID: %s\r\n\r\n" % answer_id(action))
+
+    def answer_then_die(transport: ScriptedTransport, action: Message) -> None:
+        assert transport.receiver is not None
+        transport.receiver(b"Response: Success\r\nActionID: %s\r\n\r\n" % answer_id(action))
+        raise ConnectionLost("reset right after answering")
+
+    async def factory() -> ScriptedTransport:
+        transport = ScriptedTransport()
+        transport.on_action = answer_then_die if len(transports) == 1 else succeed
+        transports.append(transport)
+        return transport
+
+    client = ami_client.connect(
+        username="admin",
+        secret="x",
+        keepalive=None,
+        reconnect=ReconnectPolicy(initial_delay=0.01, max_delay=0.01),
+        transport_factory=factory,
+    )
+    with anyio.fail_after(5):
+        async with client as ami, ami.watch_state() as states:
+            await ami.events_mask(["call"])
+            await ami.add_filter("Event: Hangup")
+            with pytest.raises(ConnectionLost, match="dropped"):
+                await ami.send(Action("Drop"))
+            async for state in states:
+                if state is ConnectionState.CONNECTED:
+                    break
+            assert ami.statistics().reconnects == 1
+    names = [[a["Action"] for a in t.actions] for t in transports]
+    assert names[1] == ["Login", "Events"]  # no Filter on the dead link
+    assert names[2][:3] == ["Login", "Events", "Filter"]
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("could not re-apply" in m and "Filter" in m for m in messages), messages
