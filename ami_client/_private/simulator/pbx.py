@@ -92,8 +92,8 @@ class Pbx:
         self._tg = task_group
 
     def _spawn(self, fn: Callable[[], Coroutine[Any, Any, object]]) -> None:
-        if self._tg is None:
-            raise RuntimeError("the simulator is not running")
+        # Channels exist only through actions, which a running Simulator (attached) handles.
+        assert self._tg is not None, "attach() first"
         self._tg.start_soon(fn)
 
     def event(self, name: str, fields: Fields, privilege: str | None = None) -> None:
@@ -222,7 +222,10 @@ class Pbx:
             self.request_hangup(peer, chan.hangup_cause, queued=True)
         bridge = self._bridge_leave(chan, clear_peer=True) if chan.bridge is not None else None
         if chan.dial_end is not None:  # the dial holds it: its DialEnd goes out first
-            self.end_dial(chan, "ANSWER" if chan.answered.is_set() else "NOANSWER")
+            # An outcome its ;2 signalled (Busy(), Congestion()) was seen by the dial before
+            # this hangup, even when both happen at once.
+            status = chan.dial_result or ("ANSWER" if chan.answered.is_set() else "NOANSWER")
+            self.end_dial(chan, status)
         cause = chan.hangup_cause
         self.event(
             "Hangup",
@@ -346,6 +349,8 @@ class Pbx:
             return await self._app_dial(chan, data)
         elif name == "userevent":
             self._app_userevent(chan, data)
+        elif name == "goto":
+            return self._app_goto(chan, data)
         elif name in ("noop", "verbose", "log", "progress"):
             pass
         else:
@@ -361,6 +366,18 @@ class Pbx:
             self.set_callerid(chan, value, None)
         else:
             self.set_var(chan, key.strip(), value)
+
+    def _app_goto(self, chan: Channel, data: str) -> bool:
+        """``Goto([[context,]exten,]priority)``; True (hang up) for a priority that is not a
+        number (labels are not implemented; Asterisk fails the same way for an unknown one).
+        A target that does not exist ends the dialplan, so the channel hangs up."""
+        args = [a.strip() for a in data.split(",")]
+        if len(args) > 3 or not args[-1].isdigit():
+            return True
+        context = args[0] if len(args) == 3 else chan.context
+        exten = args[-2] if len(args) >= 2 else chan.exten
+        chan.goto = (context, exten, int(args[-1]))
+        return False
 
     def _app_userevent(self, chan: Channel, data: str) -> None:
         name, *headers = data.split(",")
