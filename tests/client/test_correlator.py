@@ -207,7 +207,9 @@ def test_a_plain_answer_by_answers_plainly_is_the_correlators_too(
     # The client keeps no correlator entry for an action sent by send() (COLLECT) until its
     # answer comes, and then makes one only if answers_plainly() is false: so wherever it is
     # true, the correlator must say that the response is the whole outcome.
-    response = Response([*fields, ("ActionID", "a")])
+    # The ActionID first: a field of the drawn ones may be another `ActionID`, and a message's
+    # ActionID is its first (as the client's dispatch reads it too).
+    response = Response([("ActionID", "a"), *fields])
     correlator = Correlator()
     correlator.start("a", kind)
     outcome = correlator.receive(response)
