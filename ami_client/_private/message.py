@@ -8,11 +8,28 @@ access (``msg.callerid``): a misspelt name must fail loudly, never return ``''``
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import NoReturn, TypeVar, overload
+from typing import Final, NoReturn, TypeVar, overload
 
 import attrs
 
-__all__ = ["Banner", "Event", "Message", "Response"]
+__all__ = ["CREDENTIAL_KEYS", "Banner", "Event", "Message", "Response"]
+
+#: Keys (lowered) whose values are credentials: a message's repr shows ``<hidden>`` for them,
+#: so logging one never writes a password. Asterisk 22 sends an auth object's Password,
+#: Md5Cred, OauthSecret, PasswordDigest and RefreshToken in PJSIPShowAuths' AuthDetail items,
+#: and VoicemailPasswordChange the NewPassword; a Login action (as the simulator receives it)
+#: carries the Secret, and its MD5 form the Key.
+CREDENTIAL_KEYS: Final = frozenset(
+    {
+        "secret",
+        "password",
+        "md5cred",
+        "oauthsecret",
+        "passworddigest",
+        "refreshtoken",
+        "newpassword",
+    }
+)
 
 _T = TypeVar("_T")
 _M = TypeVar("_M", bound="Message")
@@ -223,7 +240,18 @@ class Message(dict[str, str]):
         return hash((type(self).__name__, self.fields))
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.fields!r})"
+        fields = self.fields
+        hidden = CREDENTIAL_KEYS
+        action = _dict_get(self, "Action") or self.get("Action")
+        if action is not None and action.lower() in ("login", "challenge"):
+            hidden = hidden | {"key"}  # MD5 login: the Key is the digest of the secret
+        if any(key.lower() in hidden for key, _ in fields):
+            shown = ", ".join(
+                f"({key!r}, <hidden>)" if key.lower() in hidden else repr((key, value))
+                for key, value in fields
+            )
+            return f"{type(self).__name__}(({shown}{',' if len(fields) == 1 else ''}))"
+        return f"{type(self).__name__}({fields!r})"
 
     def __reduce__(self) -> tuple[object, ...]:
         raw = getattr(self, "_raw", None)

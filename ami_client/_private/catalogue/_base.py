@@ -13,7 +13,7 @@ the text stays in ``event.message``. Nothing in this module raises on what a ser
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, ClassVar, Final, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import attrs
 
@@ -28,7 +28,7 @@ from ami_client._private.catalogue._convert import (
     snapshot_variables,
 )
 from ami_client._private.errors import LocalProtocolError
-from ami_client._private.message import Event, Message
+from ami_client._private.message import CREDENTIAL_KEYS, Event, Message
 from ami_client._private.parser import ABSENT, DeferredEvent
 from ami_client._private.serializer import SECRET_KEYS, Action
 
@@ -66,11 +66,6 @@ def _missing(obj: object, name: str) -> AttributeError:
 # building the catalogue's few hundred classes. It reads like attrs' (`Name(a=1, b='x')`), and
 # shows `<hidden>` for a credential's value.
 
-# Wire keys of events whose values are credentials: PJSIPShowAuths' AuthDetail items carry
-# an auth object's Password, Md5Cred, OauthSecret..., and a log line must not.
-_EVENT_CREDENTIALS: Final = frozenset(
-    {"password", "md5cred", "oauthsecret", "passworddigest", "refreshtoken", "newpassword"}
-)
 # Class -> (attribute, whether its value is hidden) of each field its repr shows, in order.
 _REPR_PLANS: dict[type, tuple[tuple[str, bool], ...]] = {}
 
@@ -379,7 +374,7 @@ class TypedEvent:
     def __repr__(self) -> str:
         cls = type(self)
         plan = _REPR_PLANS.get(cls) or _repr_plan(
-            cls, {name: key for name, (key, _) in cls._FIELDS.items()}, _EVENT_CREDENTIALS
+            cls, {name: key for name, (key, _) in cls._FIELDS.items()}, CREDENTIAL_KEYS
         )
         return _shared_repr(self, plan)
 
