@@ -8,7 +8,7 @@ import anyio
 import pytest
 
 from ami_client.protocol import LimitExceeded, Response
-from ami_client.testing import Simulator, Transcript
+from ami_client.testing import Simulator, Transcript, memory_stream_pair
 from tests.simulator.driver import Driver
 
 pytestmark = pytest.mark.anyio
@@ -101,3 +101,31 @@ async def test_garbage_from_the_client_ends_only_that_replay() -> None:
         assert (await other.login())["Message"] == "Authentication accepted"
         await other.aclose()
         await d.aclose()
+
+
+async def test_serve_alone_swallows_garbage_and_vanished_clients() -> None:
+    # Transcript.serve without a list for protocol errors, on bare memory streams.
+    t = _pings(len(BANNER), len(BANNER) + len(PONG % 0))
+    client, server = memory_stream_pair()
+    async with anyio.create_task_group() as tg:
+
+        async def garbage() -> None:
+            await client.receive()  # the banner
+            await client.send(b"Action: Ping\r\nX: " + b"y" * 70_000 + b"\r\n\r\n")
+
+        tg.start_soon(garbage)
+        with anyio.fail_after(5):
+            assert await t.serve(server) == []
+    await client.aclose()
+    await server.aclose()
+
+    # A transcript that starts with the client's action: the replay reads it, then finds the
+    # client gone when it writes the answer.
+    answer_only = Transcript(data=PONG % 0, sends=((0, "rec-0"),))
+    client, server = memory_stream_pair()
+    await client.send(b"Action: Ping\r\nActionID: mine\r\n\r\n")
+    await client.aclose()
+    with anyio.fail_after(5):
+        [ping] = await answer_only.serve(server)
+    assert ping.action_id == "mine"
+    await server.aclose()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import socket
 
 import anyio
+import anyio.lowlevel
 import pytest
 
 from ami_client.protocol import Event, LimitExceeded, Response
@@ -36,10 +37,18 @@ async def test_users_may_be_given_as_a_list() -> None:
         await d2.aclose()
 
 
+async def test_users_may_be_given_as_a_mapping() -> None:
+    solo = User(username="solo", secret="s3")
+    async with Simulator(users={"solo": solo}) as sim:
+        assert sim.users == {"solo": solo}
+
+
 async def test_used_outside_its_block() -> None:
     sim = Simulator()
     with pytest.raises(RuntimeError, match="async with Simulator"):
         sim.connect_memory()
+    with pytest.raises(RuntimeError, match="async with Simulator"):
+        sim.spawn(anyio.lowlevel.checkpoint)
     async with sim:
         with pytest.raises(RuntimeError, match="not listening"):
             _ = sim.address
@@ -61,10 +70,10 @@ async def test_wait_helpers_wait() -> None:
         async with anyio.create_task_group() as tg:
             tg.start_soon(client)
             with anyio.fail_after(5):
+                ping = await sim.wait_for_action("ping")  # before the client connects
                 await sim.wait_for_sessions(1)
                 assert sim.sessions[0].username == "admin"
                 assert "admin" in repr(sim.sessions[0])
-                ping = await sim.wait_for_action("ping")
             checked.set()
         assert ping["Action"] == "Ping"
         assert [a["Action"] for a in sim.actions()] == ["Login", "Ping"]
