@@ -144,4 +144,8 @@ def test_same_result_and_same_limit_error_whatever_the_chunking(
             fields = item.raw_fields()
             assert len(fields) <= max_fields
             for key, value in fields:
-                assert len(key) + len(value) <= max_line
+                if isinstance(item, Response) and key == b"Output":
+                    # A line of a Follows body: on the wire, the value alone.
+                    assert len(value) <= max_line
+                else:
+                    assert len(key) + len(value) <= max_line
