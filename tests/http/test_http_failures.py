@@ -50,7 +50,7 @@ async def serve_bytes(answer: bytes) -> AsyncIterator[int]:
 
     listener = await anyio.create_tcp_listener(local_host="127.0.0.1")
     port = listener.extra(anyio.abc.SocketAttribute.local_port)  # noqa: S610
-    async with anyio.create_task_group() as tg:
+    async with listener, anyio.create_task_group() as tg:  # (serve() leaves it open)
         tg.start_soon(listener.serve, one)
         try:
             yield port
