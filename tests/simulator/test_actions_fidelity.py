@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 import anyio
 import pytest
 
+from ami_client._private.simulator.actions import uptime_text
 from ami_client.protocol import Event, Response
 from ami_client.testing import Simulator
 from tests.asterisk.server import USERS, AsteriskServer
@@ -52,9 +53,18 @@ async def _challenge_twice(d: Driver) -> list[Answer]:
     return out
 
 
+# A duration as `core show uptime` writes it (`1 minute, 5 seconds`): the servers' uptimes
+# differ, so its words do too; uptime_text's own tests check them.
+_DURATION = re.compile(r"\d+ (?:year|week|day|hour|minute|second)s?(?:, \d+ \w+)*")
+
+
 def _shape(lines: list[str]) -> list[str]:
-    # Values that differ between servers and runs (counts, names) become placeholders.
-    return [re.sub(r"\d+", "N", re.sub(r"-[0-9a-f]{8};", "-X;", x)) for x in lines]
+    # Values that differ between servers and runs (counts, names, durations) become
+    # placeholders.
+    return [
+        re.sub(r"\d+", "N", re.sub(r"-[0-9a-f]{8};", "-X;", _DURATION.sub("DURATION", x)))
+        for x in lines
+    ]
 
 
 async def _commands(d: Driver) -> list[Answer]:
@@ -142,7 +152,29 @@ async def test_command_answers() -> None:
                           "Command 'dialplan show wait@nocontext' failed.")  # fmt: skip
     assert answers[3] == ("Success", "Command output follows", "N active channels",
                           "N active calls", "N calls processed")  # fmt: skip
-    assert answers[4][2:] == ("System uptime: N seconds", "Last reload: N seconds")
+    assert answers[4][2:] == ("System uptime: DURATION", "Last reload: DURATION")
+
+
+@pytest.mark.parametrize(
+    ("secs", "text"),
+    [
+        (0, "0 seconds"),
+        (1, "1 second"),
+        (59, "59 seconds"),
+        (60, "60 seconds"),  # a unit only when more than one of it remains
+        (61, "1 minute, 1 second"),
+        (120, "2 minutes"),
+        (3600, "60 minutes"),
+        (3630, "1 hour, 30 seconds"),
+        (3660, "1 hour, 60 seconds"),
+        (90061, "1 day, 1 hour, 1 minute, 1 second"),
+        (8 * 86400 + 7200, "1 week, 1 day, 2 hours"),
+        (400 * 86400, "1 year, 5 weeks"),
+    ],
+)
+def test_uptime_as_asterisk_writes_it(secs: int, text: str) -> None:
+    assert uptime_text(secs) == text
+    assert _DURATION.fullmatch(text)
 
 
 async def test_channel_variable_answers() -> None:

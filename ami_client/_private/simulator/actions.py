@@ -7,7 +7,7 @@ import platform
 import re
 import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 import anyio
 
@@ -502,6 +502,31 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
+# Units of `core show uptime`, largest first (a year is 365 days there).
+_UPTIME_UNITS: Final = (
+    ("year", 365 * 86400),
+    ("week", 7 * 86400),
+    ("day", 86400),
+    ("hour", 3600),
+    ("minute", 60),
+)
+
+
+def uptime_text(secs: int) -> str:
+    """A duration as Asterisk 22's ``core show uptime`` writes it (print_uptimestr in
+    main/asterisk.c): ``1 minute, 5 seconds``, ``2 hours``, ``0 seconds``. A unit is used
+    only when *more* than one of it remains (so 60 s is ``60 seconds``), and a remainder of
+    0 seconds is left out unless nothing else was written."""
+    parts = []
+    for word, size in _UPTIME_UNITS:
+        if secs > size:
+            parts.append(_plural(secs // size, word))
+            secs %= size
+    if secs > 0 or not parts:
+        parts.append(_plural(secs, "second"))
+    return ", ".join(parts)
+
+
 def cli(sim: Simulator, command: str) -> list[str] | None:
     """Output lines of a CLI command, or None for an unknown command."""
     words = command.split()
@@ -546,8 +571,8 @@ def cli(sim: Simulator, command: str) -> list[str] | None:
     if words == ["core", "show", "uptime"]:
         secs = int(time.monotonic() - sim.started)
         return [
-            f"System uptime: {_plural(secs, 'second')}",
-            f"Last reload: {_plural(secs, 'second')}",
+            f"System uptime: {uptime_text(secs)}",
+            f"Last reload: {uptime_text(secs)}",
         ]
     return None
 
