@@ -15,20 +15,10 @@ import pytest
 
 from ami_client import Event, actions, events
 from ami_client._private.catalogue._base import TypedAction, TypedEvent
+from ami_client._private.message import CREDENTIAL_KEYS
 from ami_client._private.serializer import SECRET_KEYS
 
 from .helpers import action_values
-
-# Wire keys of event fields that hold credentials (as Asterisk 22 documents AuthDetail and
-# the other PJSIP auth objects' events, and VoicemailPasswordChange).
-EVENT_CREDENTIALS = {
-    "password",
-    "md5cred",
-    "oauthsecret",
-    "passworddigest",
-    "refreshtoken",
-    "newpassword",
-}
 
 
 def _attrs_style(obj: TypedEvent | TypedAction, hidden: set[str]) -> str:
@@ -80,7 +70,7 @@ def test_typed_event_repr(name: str) -> None:
     fields += [(key, f"value-of-{attr}") for attr, key in keys.items() if key]
     typed = events.from_message(Event(fields))
     assert type(typed) is cls
-    hidden = {attr for attr, key in keys.items() if key.lower() in EVENT_CREDENTIALS}
+    hidden = {attr for attr, key in keys.items() if key.lower() in CREDENTIAL_KEYS}
     text = repr(typed)
     assert text == _attrs_style(typed, hidden)
     for attr in hidden:
