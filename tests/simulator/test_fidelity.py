@@ -80,12 +80,30 @@ async def dial_busy(d: Driver) -> None:
     await _until_hangups(d, 4)
 
 
+async def dial_noanswer(d: Driver) -> None:
+    # ;2 dials Local/ring, whose Ringing() reaches both dialling sides: DialState RINGING
+    # for ;2's Dial (after RINGTIME, RINGTIME_MS) and for the Originate's dial of ;1.
+    await d.call("Originate", Channel="Local/dial-noanswer@ami-test", Application="Wait",
+                 Data="1", Async="true")  # fmt: skip
+    await _until_hangups(d, 4)
+
+
+async def ring_originate(d: Driver) -> None:
+    # The Originate's own dial hears ;2's Ringing(), then gives up (Timeout).
+    await d.call("Originate", Channel="Local/ring@ami-test", Application="Wait", Data="1",
+                 Timeout=1500, Async="true")  # fmt: skip
+    await _until_hangups(d, 2)
+
+
 SCENARIOS: dict[str, tuple[Scenario, str]] = {
     # name: (scenario, name prefix of the call's first channel)
     "dial_short": (dial_short, "Local/dial-short@ami-test-"),
     "hangup_app": (hangup_app, "Local/hangup@ami-test-"),
     "busy_sync": (busy_sync, "Local/busy@ami-test-"),
     "no_such_exten": (no_such_exten, "Local/nope@ami-test-"),
+    "dial_busy": (dial_busy, "Local/dial-busy@ami-test-"),
+    "dial_noanswer": (dial_noanswer, "Local/dial-noanswer@ami-test-"),
+    "ring_originate": (ring_originate, "Local/ring@ami-test-"),
 }
 
 

@@ -90,6 +90,13 @@ class Channel:
     #: dial holds the channel, so a dialled channel that hangs up before it answers has its
     #: DialEnd (NOANSWER) written before its Hangup, as Asterisk 22 does.
     dial_end: Callable[[str], None] | None = None
+    #: While this channel is being dialled: how the dialling side reacts to its ringing
+    #: (RINGTIME, ``DialState: RINGING``...), and the ringing indications it has not read yet.
+    #: The dialler reads them in its own task, as Asterisk 22's dialler reads the control
+    #: frame in its own thread, and before the dial's end (frames are read in order).
+    on_ring: Callable[[], None] | None = None
+    rings: int = 0
+    ring_signal: anyio.Event = attrs.field(factory=anyio.Event)
     #: Whether the channel is running dialplan/an application now (not parked).
     in_pbx: bool = False
     #: Whether what it runs is an Originate's Application, outside any dialplan: Asterisk 22

@@ -179,10 +179,32 @@ class Pbx:
                 callback()
 
     def end_dial(self, chan: Channel, status: str) -> None:
-        """The DialEnd of the dial of ``chan``, if it has not gone out yet."""
+        """The DialEnd of the dial of ``chan``, if it has not gone out yet (after the ringing
+        the dialler has not read yet: it reads the frames in order)."""
+        self.read_rings(chan)
+        chan.on_ring = None
         dial_end, chan.dial_end = chan.dial_end, None
         if dial_end is not None:
             dial_end(status)
+
+    def indicate_ringing(self, chan: Channel) -> None:
+        """Ringing indicated on ``chan``: its Local peer becomes Ringing, and whoever dials
+        that peer hears it (Asterisk 22 core_unreal.c sets the other half's state when it
+        queues the RINGING frame there)."""
+        peer = chan.local_peer
+        if peer is None or not peer.alive:
+            return
+        self.set_state(peer, 5)
+        if peer.on_ring is not None:
+            peer.rings += 1
+            peer.ring_signal.set()
+
+    def read_rings(self, chan: Channel) -> None:
+        """The dialler of ``chan`` reacts to the ringing indications it has not read yet."""
+        while chan.rings and chan.on_ring is not None:
+            chan.rings -= 1
+            chan.on_ring()
+        chan.rings = 0
 
     def signal_outcome(self, chan: Channel, result: str) -> None:
         """A Local ``;2`` tells the dialling side of ``;1`` that the call failed (BUSY...)."""
@@ -211,14 +233,13 @@ class Pbx:
         chan.alive = False
         peer = chan.local_peer
         if peer is not None and peer.alive and not peer.hangup_requested:
-            if (
-                chan.name.endswith(";2")
-                and peer.in_pbx
-                and not peer.app_only
-                and peer.answered.is_set()
-            ):
-                # Asterisk 22 tells a running ;1 how its ;2 ended (originate.ami).
-                self.set_var(peer, "CHANLOCALSTATUS", "ANSWER")
+            status = chan.variables.get("DIALSTATUS")
+            if chan.name.endswith(";2") and status is not None:
+                # Asterisk 22 (core_unreal.c, ast_unreal_hangup): a ;2 that hangs up gives its
+                # ;1 its DIALSTATUS, whatever ;1 is doing, so only a ;2 that ran Dial does:
+                # ANSWER in originate.ami, BUSY in the fidelity scenario dial_busy.
+                peer.hangup_cause = chan.hangup_cause
+                self.set_var(peer, "CHANLOCALSTATUS", status)
             self.request_hangup(peer, chan.hangup_cause, queued=True)
         bridge = self._bridge_leave(chan, clear_peer=True) if chan.bridge is not None else None
         if chan.dial_end is not None:  # the dial holds it: its DialEnd goes out first
@@ -337,8 +358,7 @@ class Pbx:
         elif name == "set":
             self._app_set(chan, data)
         elif name == "ringing":
-            peer = chan.local_peer
-            self.set_state(peer if peer is not None and chan.name.endswith(";2") else chan, 5)
+            self.indicate_ringing(chan)
         elif name in ("busy", "congestion"):
             busy = name == "busy"
             chan.hangup_cause = 17 if busy else 34
@@ -411,8 +431,15 @@ class Pbx:
                     await one.dial_result_set.wait()
                     tg.cancel_scope.cancel()
 
+                async def ringing() -> None:
+                    while True:
+                        await one.ring_signal.wait()
+                        one.ring_signal = anyio.Event()
+                        self.read_rings(one)
+
                 tg.start_soon(answered)
                 tg.start_soon(failed)
+                tg.start_soon(ringing)
         if one.answered.is_set():
             return "ANSWER"
         if one.dial_result is not None:
@@ -463,6 +490,11 @@ class Pbx:
         one.dial_end = lambda status: self.event(
             "DialEnd", [*self.snap(one, "Dest"), ("DialStatus", status)]
         )
+        # The Originate's dialler has no caller: a DialState with the dialled channel only
+        # (Asterisk 22, fidelity scenario dial_noanswer).
+        one.on_ring = lambda: self.event(
+            "DialState", [*self.snap(one, "Dest"), ("DialStatus", "RINGING")]
+        )
         # DialEnd goes out the moment ;1 is answered, before anything ;2 does next
         # (fidelity scenario hangup_app: ;2 answers and hangs up at once).
         one.on_answer = lambda: self.end_dial(one, "ANSWER")
@@ -470,6 +502,12 @@ class Pbx:
         self.start(one, None)
         status = await self._wait_outcome(one, timeout)
         one.on_answer = None
+        if status == "NOANSWER" and one.alive:
+            # The Originate's Timeout: Asterisk 22's dialler hangs ;1 up with cause 19 (no
+            # answer) and writes no DialEnd (fidelity scenario ring_originate).
+            self.read_rings(one)
+            one.dial_end = one.on_ring = None
+            one.hangup_cause = 19
         if status != "ANSWER":
             self.end_dial(one, status)  # (gone out already if ;1 hung up: NOANSWER)
             self.destroy(one)
@@ -553,6 +591,25 @@ class Pbx:
             )
 
         one.dial_end = dial_end
+        sent_ringing = False
+
+        def on_ring() -> None:
+            # Asterisk 22 app_dial: the caller hears the ringing once, and gets RINGTIME,
+            # RINGTIME_MS and a DialState for every ringing of the callee (fidelity
+            # scenario dial_noanswer).
+            nonlocal sent_ringing
+            if not sent_ringing:
+                sent_ringing = True
+                self.indicate_ringing(chan)
+            rung = time.monotonic() - started
+            self.set_var(chan, "RINGTIME", str(int(rung)))
+            self.set_var(chan, "RINGTIME_MS", str(int(rung * 1000)))
+            self.event(
+                "DialState",
+                [*self.snap(chan), *self.snap(one, "Dest"), ("DialStatus", "RINGING")],
+            )
+
+        one.on_ring = on_ring
         self.start(two, self.pbx_job(two, lcontext, lexten, 1))
         self.start(one, None)
         try:

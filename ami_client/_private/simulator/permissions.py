@@ -87,6 +87,7 @@ EVENT_CLASSES: Final[dict[str, str]] = {
     "VarSet": "dialplan",
     "LocalBridge": "call",
     "DialBegin": "call",
+    "DialState": "call",
     "DialEnd": "call",
     "BridgeCreate": "call",
     "BridgeEnter": "call",
