@@ -245,7 +245,11 @@ async def _hangup(sim: Simulator, s: Session, m: Message) -> None:
     cause = int(cause_text) if cause_text.isdigit() else 16
     await _ack(sim, s, m, "Channel Hungup")
     chan.hangup_cause = chan.hangup_cause or cause
-    sim.pbx.request_hangup(chan, cause)
+    # Asterisk 22 sends no SoftHangupRequest for a channel the Bridge action bridged, nor
+    # for an Originate's ;1 running its Application: just BridgeLeave (if bridged), Hangup
+    # (test_bridge_fidelity).
+    quiet = chan.after_bridge is not None or (chan.app_only and chan.in_pbx)
+    sim.pbx.request_hangup(chan, cause, announce=not quiet)
 
 
 @action("Redirect")
@@ -457,6 +461,13 @@ async def _bridge(sim: Simulator, s: Session, m: Message) -> None:
     bridge = sim.pbx.create_bridge()
     for chan in (c1, c2):
         sim.pbx.answer(chan)
+        if chan.after_bridge is None and chan.in_pbx and not chan.app_only:
+            # Asterisk 22 (action_bridge) saves where a channel running dialplan goes on
+            # after the bridge: its next priority, which BridgeEnter already shows
+            # ("Priority: 3" for a channel in Wait at priority 2, test_bridge_fidelity).
+            # (A channel outside any dialplan still hangs up then: not checked yet.)
+            chan.priority += 1
+            chan.after_bridge = (chan.context, chan.exten, chan.priority)
         sim.pbx.bridge_enter(bridge, chan)
 
         async def park() -> bool:

@@ -73,6 +73,9 @@ class Channel:
     alive: bool = True
     #: Where to continue in the dialplan after a Redirect/transfer (context, exten, priority).
     goto: tuple[str, str, int] | None = None
+    #: Where a channel the ``Bridge`` action bridged goes on in the dialplan once it leaves
+    #: that bridge (Asterisk 22 sets its "after bridge go on" location).
+    after_bridge: tuple[str, str, int] | None = None
     #: Cancels whatever the channel is doing now (an application, a wait in a bridge).
     scope: anyio.CancelScope | None = None
     #: Set once the channel is gone (Hangup event sent).

@@ -213,16 +213,20 @@ class Pbx:
             peer.dial_result = result
             peer.dial_result_set.set()
 
-    def request_hangup(self, chan: Channel, cause: int = 16, *, queued: bool = False) -> None:
-        """Ask ``chan`` to hang up: SoftHangupRequest (or HangupRequest when ``queued``)."""
+    def request_hangup(
+        self, chan: Channel, cause: int = 16, *, queued: bool = False, announce: bool = True
+    ) -> None:
+        """Ask ``chan`` to hang up: SoftHangupRequest (or HangupRequest when ``queued``;
+        nothing when not ``announce``)."""
         if not chan.alive or chan.hangup_requested:
             return
         chan.hangup_requested = True
         chan.queued_hangup = queued
         if cause and not chan.hangup_cause:
             chan.hangup_cause = cause
-        name = "HangupRequest" if queued else "SoftHangupRequest"
-        self.event(name, [*self.snap(chan), ("Cause", str(cause))])
+        if announce:
+            name = "HangupRequest" if queued else "SoftHangupRequest"
+            self.event(name, [*self.snap(chan), ("Cause", str(cause))])
         if chan.scope is not None:
             chan.scope.cancel()
 
@@ -294,7 +298,12 @@ class Pbx:
                 if _gone(chan):
                     return
                 if _hanging_up(chan):
-                    if job is not None and chan.queued_hangup and not chan.app_only:
+                    if (
+                        job is not None
+                        and chan.queued_hangup
+                        and not chan.app_only
+                        and chan.after_bridge is None
+                    ):
                         # The running application notices the queued hangup (originate.ami).
                         self.event("SoftHangupRequest", [*self.snap(chan), ("Cause", "16")])
                     break
@@ -687,6 +696,7 @@ class Pbx:
 
     def bridge_leave(self, chan: Channel) -> None:
         """Take ``chan`` out of its bridge; a basic bridge left with one channel dissolves."""
+        chan.after_bridge = None  # (the caller gives it new work)
         bridge = self._bridge_leave(chan, clear_peer=True)
         if bridge is not None:
             self._dissolve_if_alone(bridge)
@@ -696,6 +706,13 @@ class Pbx:
             return
         for chan in list(bridge.channels):
             self._bridge_leave(chan, clear_peer=False)
+            after, chan.after_bridge = chan.after_bridge, None
+            if after is not None and chan.alive and not chan.hangup_requested:
+                # Bridged by the Bridge action: it goes on in the dialplan where it was
+                # (Asterisk 22: "Newexten ... Application: Hangup ... Priority: 3" for a
+                # channel bridged during Wait at priority 2, test_bridge_fidelity).
+                self.assign(chan, self.pbx_job(chan, *after))
+                continue
             # A channel parked in the bridge has nothing left to do: it hangs up.
             parked = chan.scope is not None and chan.next_job is None and not _runs_dial(chan)
             if parked and not chan.hangup_requested and chan.alive:
