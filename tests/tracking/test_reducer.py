@@ -524,3 +524,33 @@ def test_attended_transfer_attaches_to_every_party() -> None:
     assert r.bridges["Y"].transfers == (transfer,)
     assert sum(isinstance(c, TransferChange) for c in changes) == 1
     assert not r.violations
+
+
+def test_originate_timeout_ends_its_dial_quietly() -> None:
+    # Asterisk 22 ends an Originate whose Timeout runs out while the channel rings with a
+    # HangupRequest (Cause 19) and the Hangup, and no DialEnd (the ring_originate scenario of
+    # tests/simulator/test_fidelity.py): no caller, so Asterisk dialled on its own.
+    r = synced()
+    r.feed(ev("Newchannel", **chan("o1", "Local/ring@ami-test-1;1", state="0")))
+    r.feed(ev("Newchannel", **chan("o2", "Local/ring@ami-test-1;2", state="0")))
+    r.feed(ev("DialBegin", **chan("o1", "Local/ring@ami-test-1;1", prefix="Dest"),
+              DialString="ring@ami-test"))  # fmt: skip
+    r.feed(ev("DialState", **chan("o1", "Local/ring@ami-test-1;1", prefix="Dest"),
+              DialStatus="RINGING"))  # fmt: skip
+    assert r.dials[(None, "o1")].status == "RINGING"  # type: ignore[index]
+    r.feed(ev("HangupRequest", **chan("o2", "Local/ring@ami-test-1;2"), Cause="19"))
+    changes = r.feed(ev("Hangup", **chan("o1", "Local/ring@ami-test-1;1"), Cause="19"))
+    r.feed(ev("Hangup", **chan("o2", "Local/ring@ami-test-1;2"), Cause="19"))
+    assert not r.violations
+    assert not r.dials
+    assert not r.channels
+    ended = [c for c in changes if isinstance(c, DialChange)]
+    assert len(ended) == 1
+    assert ended[0].new is not None
+    assert ended[0].new.ended
+    # A dial with a caller that loses its DialEnd is still the server's break.
+    r.feed(ev("Newchannel", **chan("a")))
+    r.feed(ev("Newchannel", **chan("b")))
+    r.feed(ev("DialBegin", **chan("a"), **chan("b", prefix="Dest"), DialString="b"))
+    r.feed(ev("Hangup", **chan("b"), Cause="19"))
+    assert dict(r.violations) == {"dial-without-end": 1}
