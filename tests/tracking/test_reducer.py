@@ -537,7 +537,7 @@ def test_originate_timeout_ends_its_dial_quietly() -> None:
               DialString="ring@ami-test"))  # fmt: skip
     r.feed(ev("DialState", **chan("o1", "Local/ring@ami-test-1;1", prefix="Dest"),
               DialStatus="RINGING"))  # fmt: skip
-    assert r.dials[(None, "o1")].status == "RINGING"  # type: ignore[index]
+    assert r.dials[(None, "o1")].status == "RINGING"
     r.feed(ev("HangupRequest", **chan("o2", "Local/ring@ami-test-1;2"), Cause="19"))
     changes = r.feed(ev("Hangup", **chan("o1", "Local/ring@ami-test-1;1"), Cause="19"))
     r.feed(ev("Hangup", **chan("o2", "Local/ring@ami-test-1;2"), Cause="19"))
