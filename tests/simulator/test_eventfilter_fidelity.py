@@ -21,8 +21,8 @@ import pytest
 from ami_client.protocol import Action, Event, Message, Response, serialize_action
 from ami_client.testing import EventFilter, FilterSyntaxError, Simulator, User, default_users
 from tests.asterisk.server import ADVANCED_USER_RULES, USERS, AsteriskServer
-from tests.simulator.compare import only_call, per_channel
 from tests.simulator.driver import Driver
+from tests.simulator.scenarios import call_event_names, finish_call, originate_dial_short
 
 # Probe UserEvents: (UserEvent name, extra headers). Repeated and empty headers on purpose.
 PROBES: list[tuple[str, list[tuple[str, str]]]] = [
@@ -282,36 +282,16 @@ ADVANCED_PROBES: list[tuple[str, list[tuple[str, str]]]] = [
     ("Other", []),
 ]
 ADVANCED_GETS = ["KeepPlain", "KeepTagged"]
-PREFIX = "Local/dial-short@ami-test-"
 
 
 async def _advanced_scenario(user: Driver, admin: Driver) -> tuple[list[str], dict[str, list[str]]]:
     await admin.login()
     await user.login("advanced", USERS["advanced"])
     run = await _send_userevents(user, ADVANCED_PROBES)
-    await user.call("Originate", Channel="Local/dial-short@ami-test", Context="ami-test",
-                    Exten="wait-3", Priority=1, Timeout=10000, Async="true")  # fmt: skip
-
-    def hangups() -> int:
-        call = only_call(admin.received, PREFIX, set())
-        return sum(1 for e in call if isinstance(e, Event) and e.name == "Hangup")
-
-    # The unfiltered admin session tells when the call is over.
-    with anyio.fail_after(15):
-        while hangups() < 4:
-            await admin.next()
-    with anyio.move_on_after(0.3):
-        while True:
-            await admin.next()
-    await user.call("Ping")  # everything before it has been handed to the session
-    for d in (user, admin):
-        await d.call("Logoff")
-        await d.aclose()
+    await originate_dial_short(user)
+    await finish_call(admin, user)  # the unfiltered admin session tells when it is over
     names = [e["UserEvent"] for e in user.events("UserEvent") if e.get("Run") == run]
-    calls = {
-        channel: [name for name, _ in events]
-        for channel, events in per_channel(only_call(user.received, PREFIX, set())).items()
-    }
+    calls = call_event_names(user)
     return names, calls
 
 

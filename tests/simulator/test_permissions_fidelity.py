@@ -13,11 +13,10 @@ import uuid
 import anyio
 import pytest
 
-from ami_client.protocol import Event
 from ami_client.testing import Simulator, User
 from tests.asterisk.server import USERS, AsteriskServer
-from tests.simulator.compare import only_call, per_channel
 from tests.simulator.driver import Driver
+from tests.simulator.scenarios import call_event_names, finish_call, originate_dial_short
 
 pytestmark = pytest.mark.anyio
 
@@ -112,36 +111,15 @@ async def test_restricted_write_classes() -> None:
     assert sim.pbx.global_vars.get("AMI_SIM_RESTRICTED") is None  # nothing was done
 
 
-PREFIX = "Local/dial-short@ami-test-"
-
-
 async def _restricted_sees(restricted: Driver, admin: Driver) -> tuple[dict[str, list[str]], bool]:
     """The events of an admin's call and UserEvent that reach the restricted user."""
     await restricted.login("restricted", USERS["restricted"])
     await admin.login()
     run = uuid.uuid4().hex
     await admin.call("UserEvent", UserEvent="ForEveryone", Run=run)
-    await admin.call("Originate", Channel="Local/dial-short@ami-test", Context="ami-test",
-                     Exten="wait-3", Priority=1, Timeout=10000, Async="true")  # fmt: skip
-
-    def hangups() -> int:
-        call = only_call(admin.received, PREFIX, set())
-        return sum(1 for e in call if isinstance(e, Event) and e.name == "Hangup")
-
-    with anyio.fail_after(15):
-        while hangups() < 4:
-            await admin.next()
-    with anyio.move_on_after(0.3):
-        while True:
-            await admin.next()
-    await restricted.call("Ping")
-    for d in (restricted, admin):
-        await d.call("Logoff")
-        await d.aclose()
-    calls = {
-        channel: [name for name, _ in events]
-        for channel, events in per_channel(only_call(restricted.received, PREFIX, set())).items()
-    }
+    await originate_dial_short(admin)
+    await finish_call(admin, restricted)
+    calls = call_event_names(restricted)
     got_user_event = any(e.get("Run") == run for e in restricted.events("UserEvent"))
     return calls, got_user_event
 
