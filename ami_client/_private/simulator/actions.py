@@ -14,7 +14,11 @@ import anyio
 from ami_client._private.message import Event, Message
 from ami_client._private.simulator.auth import check_login, make_challenge
 from ami_client._private.simulator.channels import Channel
-from ami_client._private.simulator.eventfilter import EventFilter, FilterSyntaxError
+from ami_client._private.simulator.eventfilter import (
+    EventFilter,
+    FilterSyntaxError,
+    compile_posix,
+)
 from ami_client._private.simulator.permissions import event_mask, privilege_text
 from ami_client._private.simulator.session import Session, response
 
@@ -240,10 +244,37 @@ async def _setvar(sim: Simulator, s: Session, m: Message) -> None:
 
 @action("Hangup")
 async def _hangup(sim: Simulator, s: Session, m: Message) -> None:
-    chan = _find(sim, _need(m, "Channel", "No channel specified"), "No such channel")
+    name = _need(m, "Channel", "No channel specified")
     cause_text = (m.get("Cause") or "").strip()
     cause = int(cause_text) if cause_text.isdigit() else 16
+    if name.startswith("/"):
+        await _hangup_matching(sim, s, m, name, cause)
+        return
+    chan = _find(sim, name, "No such channel")
     await _ack(sim, s, m, "Channel Hungup")
+    _request_hangup(sim, chan, cause)
+
+
+async def _hangup_matching(sim: Simulator, s: Session, m: Message, name: str, cause: int) -> None:
+    """Hangup of ``/regex/``: every channel whose name the POSIX regex finds, answered as an
+    EventList of ChannelHungup items, as Asterisk 22 does (test_hangup_regex)."""
+    if len(name) < 2 or not name.endswith("/"):
+        raise _Refuse("Regex format invalid, Channel param should be /regex/")
+    try:
+        pattern = compile_posix(name[1:-1])
+    except FilterSyntaxError:
+        raise _Refuse(f"Regex compile failed on: {name}") from None
+    matched = [c for c in sim.pbx.channels.values() if pattern.search(c.name)]
+    await _list_start(sim, s, m, "Channels hung up will follow")
+    for chan in matched:
+        s.send(Event([("Event", "ChannelHungup"), ("Channel", chan.name), *_aid(m)]))
+    _list_complete(s, m, "ChannelsHungupListComplete", len(matched))
+    for chan in matched:
+        if sim.pbx.channels.get(chan.name) is chan:  # (still there)
+            _request_hangup(sim, chan, cause)
+
+
+def _request_hangup(sim: Simulator, chan: Channel, cause: int) -> None:
     chan.hangup_cause = chan.hangup_cause or cause
     # Asterisk 22 sends no SoftHangupRequest for a channel the Bridge action bridged, nor
     # for an Originate's ;1 running its Application: just BridgeLeave (if bridged), Hangup

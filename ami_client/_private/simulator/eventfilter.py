@@ -158,7 +158,7 @@ class EventFilter:
                 raise FilterSyntaxError("a pattern needs a method other than 'none'")
             if name is None and header is None and method == "none":
                 raise FilterSyntaxError("a filter without name, header or pattern")
-        regex = _compile(pattern) if method == "regex" else None
+        regex = compile_posix(pattern) if method == "regex" else None
         return cls(
             include=include,
             name=name,
@@ -347,7 +347,13 @@ def _bracket(pattern: str, i: int) -> tuple[str, int]:
         j += 1
 
 
-def _compile(expression: str) -> re.Pattern[str]:
+def compile_posix(expression: str) -> re.Pattern[str]:
+    """``expression`` as glibc's ``regcomp(REG_EXTENDED)`` reads it (see :func:`posix_to_python`):
+    what Asterisk uses for eventfilters and for the Hangup action's ``/regex/``.
+
+    Raises:
+        FilterSyntaxError: where glibc refuses the pattern (reason ``"compile"``).
+    """
     try:
         return re.compile(posix_to_python(expression), re.DOTALL)
     except re.error as exc:
