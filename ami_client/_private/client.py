@@ -257,6 +257,27 @@ class _Waiter(Pending):
         self.finish(outcome)
 
 
+class _SettingWaiter(_Waiter):
+    """An ``Events`` or ``Filter`` action in flight. The server's acceptance is remembered (for
+    re-applying after a reconnect) by the reader as it dispatches the answer, not by the
+    sender once it resumes: senders woken by one read resume in any order (trio shuffles
+    them), and one may be cancelled before it resumes -- either way the remembered settings
+    would differ from what the server applied, and a reconnect would restore the wrong ones
+    (an older ``Events`` mask, or ``Filter``s out of order)."""
+
+    __slots__ = ("action", "client")
+
+    def __init__(self, client: AMIClient, action: Action) -> None:
+        super().__init__(COLLECT)
+        self.client = client
+        self.action = action
+
+    def finish(self, outcome: Outcome | None, error: BaseException | None = None) -> None:
+        if error is None and isinstance(outcome, Response) and not outcome.is_error:
+            self.client._remember_session_action(self.action)
+        super().finish(outcome, error)
+
+
 class _Link:
     """One live connection (one AMI session): transport, parser, correlator, write buffer."""
 
@@ -891,10 +912,15 @@ class AMIClient:
                 waiter = waiters.get(action_id)  # type: ignore[arg-type]
                 if waiter is not None:
                     outcome = on_response(waiter, message)
-                    if type(outcome) is Response and (future := waiter.future) is not None:
+                    if (
+                        type(outcome) is Response
+                        and (future := waiter.future) is not None
+                        and type(waiter) is not _SettingWaiter
+                    ):
                         # Answered: waiter.finish(outcome), inline (for a Ping flood this is
                         # most of what the reader does). Nothing finished it before: the
-                        # correlator answers only actions in flight.
+                        # correlator answers only actions in flight. (A setting's finish()
+                        # has more to do: see _SettingWaiter.)
                         waiter.done = waiter.answered = True
                         waiter.outcome = outcome
                         if not future.done():  # done: the waiting sender was cancelled
@@ -1156,13 +1182,11 @@ class AMIClient:
     ) -> Response | EventListResult:
         """``send`` for Logoff, and for the Events and Filter settings that a reconnect
         re-applies (see _remember_session_action)."""
-        name = action.name.lower()
-        if name == "logoff":
+        if action.name.lower() == "logoff":
             link.goodbye = True  # the server closes after Goodbye: an end, not a failure
-        result = self._result(await self._request_on(link, action, COLLECT), raise_on_error)
-        if not result.is_error:
-            self._remember_session_action(action)
-        return result
+            return self._result(await self._request_on(link, action, COLLECT), raise_on_error)
+        waiter = _SettingWaiter(self, action)
+        return self._result(await self._request_on(link, action, COLLECT, waiter), raise_on_error)
 
     async def collect(self, action: ActionLike, *, raise_on_error: bool = True) -> EventListResult:
         """Like :meth:`send` for an EventList action, typed as :class:`EventListResult`.
@@ -1198,6 +1222,8 @@ class AMIClient:
         raise LimitExceeded("max_list_items", outcome.max_items)
 
     def _remember_session_action(self, action: Action) -> None:
+        """(The reader, as the server accepts an Events or Filter action) Keep it for
+        re-applying after a reconnect."""
         name = action.name.lower()
         if name == "events":
             self._mask = action.get("EventMask") or self._mask
