@@ -4,7 +4,8 @@ keepalive keep every promise they make.
 Hypothesis draws a script for the client and a scripted server over real loopback sockets:
 sends of plain actions, EventLists and async ``Originate``s, answered by the server piecemeal
 (a list may be cut off half-way); events the server sends unprompted; ``Events``/``Filter``
-settings sent by the user (awaited, or left running alongside the rest); and link faults at
+settings sent by the user (awaited, or left running while the server holds its answer back
+and sends it with its next write, so that several are answered in one read); and faults at
 any point -- the server closes the socket (mid-list, mid-``Originate``), closes after half of a
 response's bytes, or freezes (answers nothing, Pings included: only the keepalive can tell),
 and the reconnects that follow may be refused, cut off in the middle of the login answer, or
