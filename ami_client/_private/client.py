@@ -915,12 +915,12 @@ class AMIClient:
                     if (
                         type(outcome) is Response
                         and (future := waiter.future) is not None
-                        and type(waiter) is not _SettingWaiter
+                        and type(waiter) is _Waiter
                     ):
                         # Answered: waiter.finish(outcome), inline (for a Ping flood this is
                         # most of what the reader does). Nothing finished it before: the
-                        # correlator answers only actions in flight. (A setting's finish()
-                        # has more to do: see _SettingWaiter.)
+                        # correlator answers only actions in flight. (Only for the plain
+                        # waiter: a subclass's finish() has more to do, see _SettingWaiter.)
                         waiter.done = waiter.answered = True
                         waiter.outcome = outcome
                         if not future.done():  # done: the waiting sender was cancelled
