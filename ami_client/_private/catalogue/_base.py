@@ -71,13 +71,11 @@ _REPR_PLANS: dict[type, tuple[tuple[str, bool], ...]] = {}
 
 
 def _repr_plan(cls: type, wire_keys: Mapping[str, str], hidden: frozenset[str]) -> Any:
-    plan = _REPR_PLANS.get(cls)
-    if plan is None:
-        plan = _REPR_PLANS[cls] = tuple(
-            (field.name, wire_keys.get(field.name, "").lower() in hidden)
-            for field in attrs.fields(cls)
-            if field.repr
-        )
+    plan = _REPR_PLANS[cls] = tuple(
+        (field.name, wire_keys.get(field.name, "").lower() in hidden)
+        for field in attrs.fields(cls)
+        if field.repr
+    )
     return plan
 
 

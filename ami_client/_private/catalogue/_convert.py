@@ -26,7 +26,6 @@ __all__ = [
     "as_str",
     "c_unescape",
     "chan_variables",
-    "parse_bool",
     "privilege_of",
     "snapshot_variables",
 ]
@@ -78,11 +77,6 @@ _BOOLS: Final = {
     "0": False,
     "off": False,
 }
-
-
-def parse_bool(value: str) -> bool | None:
-    """``True``/``False`` for Asterisk's spellings of a boolean, else ``None``."""
-    return _BOOLS.get(value.strip().lower())
 
 
 def as_str(message: Message, key: str) -> str | None:
