@@ -10,10 +10,12 @@ from __future__ import annotations
 import hashlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 import anyio
 import anyio.abc
 
+import ami_client
 from ami_client import Event, Message, Response
 from ami_client.protocol import NEED_DATA, ConnectionClosed, Parser, serialize_message
 
@@ -137,3 +139,11 @@ async def standard(peer: Peer) -> None:
     """Log in, then answer Ping and Logoff."""
     await peer.login()
     await peer.serve_forever()
+
+
+def connect_to(port: int, **options: Any) -> ami_client.AMIClient:
+    """``ami_client.connect`` to a fake server on ``port``: user admin with :data:`SECRET`,
+    no keepalive unless ``options`` give one (they override any default)."""
+    settings: dict[str, Any] = {"username": "admin", "secret": SECRET, "keepalive": None}
+    settings.update(options)
+    return ami_client.connect("127.0.0.1", port, **settings)

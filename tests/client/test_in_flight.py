@@ -23,7 +23,7 @@ from ami_client import (
     ReconnectPolicy,
 )
 
-from .fakeserver import SECRET, Peer, event, fake_server
+from .fakeserver import Peer, connect_to, event, fake_server
 
 pytestmark = pytest.mark.anyio
 
@@ -56,9 +56,7 @@ async def answer_a_list_in_two_halves(peer: Peer, lister: Message, release: anyi
 
 
 def client(port: int, reconnect: ReconnectPolicy | None = None) -> ami_client.AMIClient:
-    return ami_client.connect(
-        "127.0.0.1", port, username="admin", secret=SECRET, keepalive=None, reconnect=reconnect
-    )
+    return connect_to(port, reconnect=reconnect)
 
 
 async def test_a_plain_action_and_a_list_in_progress_are_both_in_flight() -> None:

@@ -53,7 +53,7 @@ from ami_client import (
 )
 from ami_client.protocol import serialize_message
 
-from .fakeserver import BANNER, SECRET, Peer, event, fake_server, response
+from .fakeserver import BANNER, SECRET, Peer, connect_to, event, fake_server, response
 
 POLICY = ReconnectPolicy(initial_delay=0.001, max_delay=0.004, jitter=0.5)
 # Pings every 10 ms; a frozen server is found within 0.11 s. The timeout is kept far above a
@@ -404,14 +404,7 @@ async def run_script(script: list[tuple[Any, ...]]) -> None:
     async with fake_server(make_handler(world, kinds)) as (port, _):
         with anyio.fail_after(10):
             async with (
-                ami_client.connect(
-                    "127.0.0.1",
-                    port,
-                    username="admin",
-                    secret=SECRET,
-                    reconnect=POLICY,
-                    keepalive=KEEPALIVE,
-                ) as ami,
+                connect_to(port, reconnect=POLICY, keepalive=KEEPALIVE) as ami,
                 ami.subscribe() as every,
                 ami.subscribe("UserEvent") as user_events,
                 ami.watch_state(buffer=10_000) as states,

@@ -11,7 +11,7 @@ import pytest
 import ami_client
 from ami_client import Action, ConnectionLost, ConnectionState, ReconnectPolicy
 
-from .fakeserver import SECRET, Peer, event, fake_server
+from .fakeserver import SECRET, Peer, connect_to, event, fake_server
 
 pytestmark = pytest.mark.anyio
 
@@ -37,14 +37,7 @@ async def test_reconnect_relogs_reapplies_settings_keeps_subscriptions_never_res
     async with fake_server(handler) as (port, peers):
         with anyio.fail_after(10):
             async with (
-                ami_client.connect(
-                    "127.0.0.1",
-                    port,
-                    username="admin",
-                    secret=SECRET,
-                    keepalive=None,
-                    reconnect=FAST,
-                ) as ami,
+                connect_to(port, reconnect=FAST) as ami,
                 ami.subscribe("UserEvent") as events,
                 ami.watch_state() as states,
             ):

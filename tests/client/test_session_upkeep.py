@@ -11,7 +11,7 @@ import pytest
 import ami_client
 from ami_client import Action, ConnectionState, Keepalive, KeepaliveTimeout, ReconnectPolicy
 
-from .fakeserver import SECRET, Peer, fake_server, standard
+from .fakeserver import SECRET, Peer, connect_to, fake_server, standard
 
 pytestmark = pytest.mark.anyio
 
@@ -94,14 +94,7 @@ async def test_settings_re_applied_after_reconnecting_survive_a_link_that_dies_a
     async with fake_server(handler) as (port, peers):
         with anyio.fail_after(10):
             async with (
-                ami_client.connect(
-                    "127.0.0.1",
-                    port,
-                    username="admin",
-                    secret=SECRET,
-                    keepalive=None,
-                    reconnect=FAST,
-                ) as ami,
+                connect_to(port, reconnect=FAST) as ami,
                 ami.watch_state() as states,
             ):
                 # The caller's own ActionID must not be re-used by the re-applied action.
@@ -141,14 +134,7 @@ async def test_a_logoff_sent_by_the_caller_ends_the_client_for_good(
     async with fake_server(standard) as (port, peers):
         with anyio.fail_after(5):
             async with (
-                ami_client.connect(
-                    "127.0.0.1",
-                    port,
-                    username="admin",
-                    secret=SECRET,
-                    keepalive=None,
-                    reconnect=reconnect,
-                ) as ami,
+                connect_to(port, reconnect=reconnect) as ami,
                 ami.subscribe() as events,
                 ami.watch_state() as states,
             ):
@@ -186,14 +172,7 @@ async def test_a_setting_the_server_refused_is_not_re_applied_after_reconnecting
     async with fake_server(handler) as (port, peers):
         with anyio.fail_after(10):
             async with (
-                ami_client.connect(
-                    "127.0.0.1",
-                    port,
-                    username="admin",
-                    secret=SECRET,
-                    keepalive=None,
-                    reconnect=FAST,
-                ) as ami,
+                connect_to(port, reconnect=FAST) as ami,
                 ami.watch_state() as states,
             ):
                 refused = await ami.send(

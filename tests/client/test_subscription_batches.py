@@ -11,12 +11,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import ami_client
 from ami_client import Action, Event, Overflow, Response, SubscriptionOverflow, events
 from ami_client._private.subscription import _MAX_BUDGET, Subscription, compile_filters
 from ami_client.protocol import serialize_message
 
-from .fakeserver import SECRET, Peer, event, fake_server
+from .fakeserver import Peer, connect_to, event, fake_server
 
 
 def read(sub: Subscription[int]) -> object:
@@ -62,13 +61,6 @@ def test_a_batch_is_the_same_as_one_by_one(
             assert read(one) == read(many)
     if overflow is Overflow.FAIL and one._closed:
         assert isinstance(many._error, SubscriptionOverflow)
-
-
-def connect_to(port: int, **options: Any) -> ami_client.AMIClient:
-    """A client of the fake server on ``port``, with no keepalive Pings in the tests' way."""
-    return ami_client.connect(
-        "127.0.0.1", port, username="admin", secret=SECRET, keepalive=None, **options
-    )
 
 
 def _next(sub: Subscription[Any]) -> Any:
