@@ -4,11 +4,18 @@ that tells when it is over."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
 import anyio
 
 from ami_client.protocol import Event
+from ami_client.testing import Simulator
+from tests.asterisk.server import AsteriskServer
 from tests.simulator.compare import only_call, per_channel
 from tests.simulator.driver import Driver
+
+_T = TypeVar("_T")
 
 PREFIX = "Local/dial-short@ami-test-"
 
@@ -45,3 +52,28 @@ def call_event_names(driver: Driver) -> dict[str, list[str]]:
         channel: [name for name, _ in events]
         for channel, events in per_channel(only_call(driver.received, PREFIX, set())).items()
     }
+
+
+async def simulated_and_real(
+    scenario: Callable[[Driver, Driver], Awaitable[_T]], asterisk: AsteriskServer
+) -> tuple[_T, _T]:
+    """What ``scenario`` (given two fresh sessions) finds on the simulator, and on the real
+    server. A shared server may disturb a run (another session's "hangup all"): the real run
+    is tried up to three times, until it agrees."""
+    async with Simulator(time_scale=0.05) as sim:
+        first, second = Driver(sim.connect_memory()), Driver(sim.connect_memory())
+        for d in (first, second):
+            await d.read_banner()
+        with anyio.fail_after(20):
+            simulated = await scenario(first, second)
+    for attempt in range(3):
+        if attempt:
+            await anyio.sleep(1)
+        with anyio.fail_after(30):
+            real = await scenario(
+                await Driver.tcp(asterisk.host, asterisk.ami_port),
+                await Driver.tcp(asterisk.host, asterisk.ami_port),
+            )
+        if real == simulated:
+            break
+    return simulated, real

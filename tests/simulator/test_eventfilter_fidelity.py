@@ -22,7 +22,12 @@ from ami_client.protocol import Action, Event, Message, Response, serialize_acti
 from ami_client.testing import EventFilter, FilterSyntaxError, Simulator, User, default_users
 from tests.asterisk.server import ADVANCED_USER_RULES, USERS, AsteriskServer
 from tests.simulator.driver import Driver
-from tests.simulator.scenarios import call_event_names, finish_call, originate_dial_short
+from tests.simulator.scenarios import (
+    call_event_names,
+    finish_call,
+    originate_dial_short,
+    simulated_and_real,
+)
 
 # Probe UserEvents: (UserEvent name, extra headers). Repeated and empty headers on purpose.
 PROBES: list[tuple[str, list[tuple[str, str]]]] = [
@@ -327,23 +332,7 @@ async def test_advanced_user_in_a_call() -> None:
 @pytest.mark.anyio
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
 async def test_advanced_user_matches_asterisk(asterisk: AsteriskServer) -> None:
-    async with Simulator(time_scale=0.05) as sim:
-        user, admin = Driver(sim.connect_memory()), Driver(sim.connect_memory())
-        for d in (user, admin):
-            await d.read_banner()
-        with anyio.fail_after(20):
-            simulated = await _advanced_scenario(user, admin)
-    # A shared server may disturb a run (another session's "hangup all"): retried first.
-    for attempt in range(3):
-        if attempt:
-            await anyio.sleep(1)
-        with anyio.fail_after(30):
-            real = await _advanced_scenario(
-                await Driver.tcp(asterisk.host, asterisk.ami_port),
-                await Driver.tcp(asterisk.host, asterisk.ami_port),
-            )
-        if real == simulated:
-            break
+    simulated, real = await simulated_and_real(_advanced_scenario, asterisk)
     assert real == simulated
 
 

@@ -16,7 +16,12 @@ import pytest
 from ami_client.testing import Simulator, User
 from tests.asterisk.server import USERS, AsteriskServer
 from tests.simulator.driver import Driver
-from tests.simulator.scenarios import call_event_names, finish_call, originate_dial_short
+from tests.simulator.scenarios import (
+    call_event_names,
+    finish_call,
+    originate_dial_short,
+    simulated_and_real,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -191,20 +196,5 @@ async def test_permissions_match_asterisk(asterisk: AsteriskServer) -> None:
 @pytest.mark.asterisk
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
 async def test_restricted_events_match_asterisk(asterisk: AsteriskServer) -> None:
-    async with Simulator(time_scale=0.05) as sim:
-        restricted, admin = Driver(sim.connect_memory()), Driver(sim.connect_memory())
-        for d in (restricted, admin):
-            await d.read_banner()
-        with anyio.fail_after(20):
-            simulated = await _restricted_sees(restricted, admin)
-    for attempt in range(3):  # a shared server may disturb a run: retried first
-        if attempt:
-            await anyio.sleep(1)
-        with anyio.fail_after(30):
-            real = await _restricted_sees(
-                await Driver.tcp(asterisk.host, asterisk.ami_port),
-                await Driver.tcp(asterisk.host, asterisk.ami_port),
-            )
-        if real == simulated:
-            break
+    simulated, real = await simulated_and_real(_restricted_sees, asterisk)
     assert real == simulated
