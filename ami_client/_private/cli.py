@@ -269,17 +269,9 @@ async def cmd_action(ami: AMIClient, args: argparse.Namespace, out: TextIO) -> i
             print(fmt(item), file=out)
         if result.complete is not None:
             print(fmt(result.complete), file=out)
-        return 1 if result.response.is_error or _cancelled(result) else 0
+        return 1 if result.response.is_error or result.cancelled else 0
     print(fmt(result), file=out)
     return 1 if isinstance(result, Response) and result.is_error else 0
-
-
-def _cancelled(result: EventListResult) -> bool:
-    """Whether the server gave up the list (``EventList: cancelled``): then it is incomplete."""
-    if result.complete is None:  # cancelled in the response itself
-        return True
-    fields = _fields_of(result.complete)
-    return any(k.lower() == "eventlist" and v.lower() == "cancelled" for k, v in fields)
 
 
 def _format_block(item: object) -> str:

@@ -77,6 +77,16 @@ class EventListResult:
         """The ActionID of the list."""
         return self.response.action_id
 
+    @property
+    def cancelled(self) -> bool:
+        """True if the server gave the list up (``EventList: cancelled``, in the response or in
+        the event that ended it; only seen with ``raise_on_error=False``): the items are then
+        incomplete."""
+        for message in (self.response, self.complete):
+            if message is not None and str(message.get("EventList", "")).lower() == "cancelled":
+                return True
+        return False
+
 
 @attrs.frozen
 class OriginateResult:

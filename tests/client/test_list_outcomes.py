@@ -111,6 +111,7 @@ async def test_collect_without_raising_hands_back_the_error_as_an_empty_result()
                 assert result["Message"] == "Permission denied"
                 assert result.items == ()
                 assert result.complete is None
+                assert not result.cancelled  # refused, not a list given up
 
 
 async def test_a_cancelled_list_without_raising_keeps_its_items_and_the_cancel_event() -> None:
@@ -127,6 +128,7 @@ async def test_a_cancelled_list_without_raising_keeps_its_items_and_the_cancel_e
                 assert all(type(i) is Event for i in result.items)
                 assert result.complete["EventList"] == "cancelled"
                 assert result.complete["Reason"] == "gone"
+                assert result.cancelled
 
 
 async def test_a_list_cancelled_in_its_response_has_no_completion_event() -> None:
@@ -138,6 +140,7 @@ async def test_a_list_cancelled_in_its_response_has_no_completion_event() -> Non
                 result = await ami.collect(Action("Lister"), raise_on_error=False)
                 assert result["EventList"] == "cancelled"
                 assert (result.items, result.complete) == ((), None)
+                assert result.cancelled
 
 
 async def test_an_event_list_result_reads_like_its_response() -> None:
@@ -165,6 +168,7 @@ async def test_an_event_list_result_reads_like_its_response() -> None:
                 assert result.fields[0] == ("Response", "Success")
                 assert (result.status, result.is_error) == ("Success", False)
                 assert result.action_id == "list-1"
+                assert not result.cancelled  # complete
                 assert repr(result).count("<1 events>") == 1
 
 
