@@ -54,18 +54,23 @@ def call_event_names(driver: Driver) -> dict[str, list[str]]:
     }
 
 
+async def simulated(scenario: Callable[[Driver, Driver], Awaitable[_T]]) -> _T:
+    """What ``scenario``, given two fresh sessions, finds on the simulator."""
+    async with Simulator(time_scale=0.05) as sim:
+        first, second = Driver(sim.connect_memory()), Driver(sim.connect_memory())
+        for d in (first, second):
+            await d.read_banner()
+        with anyio.fail_after(20):
+            return await scenario(first, second)
+
+
 async def simulated_and_real(
     scenario: Callable[[Driver, Driver], Awaitable[_T]], asterisk: AsteriskServer
 ) -> tuple[_T, _T]:
     """What ``scenario`` (given two fresh sessions) finds on the simulator, and on the real
     server. A shared server may disturb a run (another session's "hangup all"): the real run
     is tried up to three times, until it agrees."""
-    async with Simulator(time_scale=0.05) as sim:
-        first, second = Driver(sim.connect_memory()), Driver(sim.connect_memory())
-        for d in (first, second):
-            await d.read_banner()
-        with anyio.fail_after(20):
-            simulated = await scenario(first, second)
+    on_simulator = await simulated(scenario)
     for attempt in range(3):
         if attempt:
             await anyio.sleep(1)
@@ -74,6 +79,6 @@ async def simulated_and_real(
                 await Driver.tcp(asterisk.host, asterisk.ami_port),
                 await Driver.tcp(asterisk.host, asterisk.ami_port),
             )
-        if real == simulated:
+        if real == on_simulator:
             break
-    return simulated, real
+    return on_simulator, real

@@ -26,6 +26,7 @@ from tests.simulator.scenarios import (
     call_event_names,
     finish_call,
     originate_dial_short,
+    simulated,
     simulated_and_real,
 )
 
@@ -311,12 +312,7 @@ def test_simulator_advanced_user_is_the_servers() -> None:
 
 @pytest.mark.anyio
 async def test_advanced_user_in_a_call() -> None:
-    async with Simulator(time_scale=0.05) as sim:
-        user, admin = Driver(sim.connect_memory()), Driver(sim.connect_memory())
-        for d in (user, admin):
-            await d.read_banner()
-        with anyio.fail_after(20):
-            names, calls = await _advanced_scenario(user, admin)
+    names, calls = await simulated(_advanced_scenario)
     assert names == ADVANCED_GETS
     # Newchannel of the dial-short pair only (the Originate dials ;1, ;2 dials wait-2); the
     # Dial events; Hangups with Cause 16.

@@ -20,6 +20,7 @@ from tests.simulator.scenarios import (
     call_event_names,
     finish_call,
     originate_dial_short,
+    simulated,
     simulated_and_real,
 )
 
@@ -130,12 +131,7 @@ async def _restricted_sees(restricted: Driver, admin: Driver) -> tuple[dict[str,
 
 
 async def test_restricted_read_classes() -> None:
-    async with Simulator(time_scale=0.05) as sim:
-        restricted, admin = Driver(sim.connect_memory()), Driver(sim.connect_memory())
-        for d in (restricted, admin):
-            await d.read_banner()
-        with anyio.fail_after(20):
-            calls, got_user_event = await _restricted_sees(restricted, admin)
+    calls, got_user_event = await simulated(_restricted_sees)
     assert not got_user_event  # class user is not in call,reporting
     seen = {name for names in calls.values() for name in names}
     assert {"Newchannel", "DialBegin", "DialEnd", "Hangup"} <= seen
