@@ -710,13 +710,15 @@ class AMIClient:
                 return
             logger.warning("connection to %s:%s lost: %s", self.host, self.port, reason)
             new_link = await self._reconnect_loop(self.reconnect)
-            if new_link is None:
-                self._terminate(reason)
+            if isinstance(new_link, int):  # every attempt failed
+                self._terminate(reason, attempts=new_link)
                 return
             link, reapply = new_link, True
 
-    async def _reconnect_loop(self, policy: ReconnectPolicy) -> _Link | None:
+    async def _reconnect_loop(self, policy: ReconnectPolicy) -> _Link | int:
+        """A new link; or, once the policy's attempts are all spent, how many there were."""
         self._set_state(ConnectionState.RECONNECTING)
+        attempt = 0
         for attempt, delay in enumerate(policy.delays(), start=1):
             await anyio.sleep(delay)
             try:
@@ -728,8 +730,7 @@ class AMIClient:
                 continue
             logger.info("reconnected to %s:%s after %d attempt(s)", self.host, self.port, attempt)
             return link
-        logger.error("giving up reconnecting to %s:%s", self.host, self.port)
-        return None
+        return attempt
 
     async def _reapply(self, link: _Link) -> None:
         """Send the Events/Filter settings of the previous session again, in order."""
@@ -744,8 +745,11 @@ class AMIClient:
                     "re-applying %r after reconnecting failed: %s", action, outcome.get("Message")
                 )
 
-    def _terminate(self, reason: BaseException | None) -> None:
-        """The link died and will not come back: remember why, end subscriptions."""
+    def _terminate(self, reason: BaseException | None, *, attempts: int | None = None) -> None:
+        """The link died and will not come back: remember why, end subscriptions.
+
+        ``attempts``: how many reconnects failed before giving up (None: none were tried).
+        """
         if self._failure is not None:
             return
         self._failure = reason
@@ -761,7 +765,16 @@ class AMIClient:
         for sub in self._subscriptions:
             sub._end(self._lost(reason))
         self._watchers.end()
-        logger.error("connection to %s:%s lost for good: %s", self.host, self.port, error)
+        if attempts is None:
+            logger.error("connection to %s:%s lost for good: %s", self.host, self.port, error)
+        else:
+            logger.error(
+                "connection to %s:%s lost for good: %s (gave up after %d reconnect attempts)",
+                self.host,
+                self.port,
+                error,
+                attempts,
+            )
 
     async def _guard(
         self, link: _Link, body: Callable[[_Link], Awaitable[None]], name: str
@@ -780,8 +793,14 @@ class AMIClient:
         """Mark the link dead, fail everything in flight at once (synchronously)."""
         if link.failure is None:
             link.failure = reason
-            if not (link.goodbye or self._closing):
-                logger.warning("connection failure: %s", reason)
+            # DEBUG only: the supervisor reports the loss once, with what follows from it
+            # (reconnecting at WARNING, or lost for good at ERROR); a caller that was
+            # connecting gets the error itself.
+            logger.debug(
+                "link failed: %s (%d actions in flight)",
+                reason,
+                len(link.bare) + len(link.correlator),
+            )
         for entry in link.correlator.forget_all():
             cast(_Waiter, entry).finish(None, self._lost(reason))
         futures = list(link.bare.values())
