@@ -17,11 +17,13 @@ import argparse
 import configparser
 import getpass
 import json
+import logging
 import os
 import ssl
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 from urllib.parse import urlsplit
@@ -467,6 +469,51 @@ async def cmd_demo(args: argparse.Namespace, settings: Settings | None, out: Tex
     )
 
 
+# -- the client's log ----------------------------------------------------------------------
+
+# -v, -vv, -vvv: the least level of the client's log records shown on stderr.
+_VERBOSITY = (logging.WARNING, logging.INFO, logging.DEBUG)
+
+
+class _LogFormatter(logging.Formatter):
+    """``ami-client: warning: <message>``, the shape of the command's own error lines."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = f"ami-client: {record.levelname.lower()}: {record.getMessage()}"
+        if record.exc_info:
+            text = f"{text}\n{self.formatException(record.exc_info)}"
+        return text
+
+
+@contextmanager
+def _client_log(verbose: int) -> Iterator[None]:
+    """Show the client's log records on stderr at the level ``-v`` asks for, or none.
+
+    Without ``-v`` the command reports a failure itself, in one line: the client's records
+    (which say the same, e.g. a connection lost for good) would only repeat it, and without a
+    handler Python's last resort would print them bare. Restores the logger when done (tests
+    call ``main`` many times in one process).
+    """
+    log = logging.getLogger("ami_client")
+    saved = (log.level, log.propagate, log.handlers[:])
+    handler: logging.Handler
+    if verbose:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(_LogFormatter())
+        log.setLevel(_VERBOSITY[min(verbose, len(_VERBOSITY)) - 1])
+    else:
+        handler = logging.NullHandler()
+        log.setLevel(logging.CRITICAL + 1)
+    log.handlers = [handler]
+    log.propagate = False
+    try:
+        yield
+    finally:
+        log.setLevel(saved[0])
+        log.propagate = saved[1]
+        log.handlers = saved[2]
+
+
 # -- argument parsing ------------------------------------------------------------------------
 
 
@@ -489,6 +536,13 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--auth", choices=["plain", "md5"], help="login method")
     group.add_argument("--config", type=Path, help=f"config file (default {_DEFAULT_CONFIG})")
     group.add_argument("--profile", default="default", help="config file section")
+    common.add_argument(
+        "--verbose",
+        "-v",
+        action="count",
+        default=0,
+        help="the client's own log on stderr: -v warnings, -vv connection states, -vvv actions",
+    )
 
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     events = commands.add_parser(
@@ -539,6 +593,11 @@ def main(
     parser = build_parser()
     args = parser.parse_args(argv)
     env = os.environ if environ is None else environ
+    with _client_log(args.verbose):
+        return _run(args, env, out)
+
+
+def _run(args: argparse.Namespace, env: Mapping[str, str], out: TextIO) -> int:
     try:
         runner: Callable[[], Any]
         if args.command == "demo" and not (

@@ -5,7 +5,10 @@
 from __future__ import annotations
 
 import io
+import logging
 import socket
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -17,6 +20,7 @@ from ami_client._private.cli import main
 from tests.client.fakeserver import Peer, fake_server, response
 
 from .helpers import env_for, server_in_thread
+from .test_cli_terminal import child_env
 
 COMMANDS = [["events"], ["action", "Ping"], ["channels", "--once"], ["demo", "--calls", "1"]]
 
@@ -210,3 +214,64 @@ def test_a_cancelled_list_prints_what_came_and_exits_1(
         assert out.count("Event: Item\n") == 2
         assert "Event: ItemsComplete" in out
         assert "EventList: cancelled" in out
+
+
+# -- the client's own log: hidden unless -v asks for it -------------------------------------
+
+
+async def login_then_close(peer: Peer) -> None:
+    await peer.login()  # then the server goes: the stream of events ends, the link lost
+
+
+@asynccontextmanager
+async def closing_server() -> AsyncIterator[tuple[str, int]]:
+    async with fake_server(login_then_close) as (port, _):
+        yield "127.0.0.1", port
+
+
+def test_a_lost_connection_is_one_line_without_the_clients_own_log() -> None:
+    # In a process of its own: under pytest a handler on the root logger would catch the
+    # client's records, where a plain `ami-client` run prints them bare on stderr (logging's
+    # last resort) before its own line.
+    with server_in_thread(closing_server) as (host, port):
+        run = subprocess.run(
+            [sys.executable, "-m", "ami_client", "events"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=child_env(host, port, AMI_SECRET="s3cr3t-for-tests"),
+        )
+    assert run.returncode == 1
+    assert run.stderr == "ami-client: ConnectionLost: the server closed the connection\n"
+
+
+@pytest.mark.parametrize(
+    ("flags", "levels"),
+    [
+        (["-v"], {"error"}),
+        (["-vv"], {"info", "error"}),
+        (["-v", "-v", "-v"], {"debug", "info", "error"}),
+    ],
+    ids=["v", "vv", "vvv"],
+)
+def test_verbose_shows_the_clients_log_in_the_commands_shape(
+    flags: list[str], levels: set[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    log = logging.getLogger("ami_client")
+    before = (log.level, log.propagate, log.handlers[:])
+    with server_in_thread(closing_server) as (host, port):
+        environ = env_for(host, port, "s3cr3t-for-tests")
+        status, _, err = run(["events", *flags], environ, capsys)
+    assert status == 1
+    lines = err.splitlines()
+    assert lines[-1] == "ami-client: ConnectionLost: the server closed the connection"
+    shown = {line.split(": ")[1] for line in lines[:-1]}
+    assert shown == levels, lines
+    assert (
+        f"ami-client: error: connection to 127.0.0.1:{port} lost for good: "
+        "the server closed the connection"
+    ) in lines
+    if "info" in levels:
+        assert f"ami-client: info: logged in to 127.0.0.1:{port} as 'admin'" in lines
+    assert "s3cr3t-for-tests" not in err  # not even in the DEBUG lines of the login
+    assert (log.level, log.propagate, log.handlers) == before
