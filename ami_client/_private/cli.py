@@ -34,6 +34,7 @@ import attrs
 from ami_client._private.client import AMIClient, connect
 from ami_client._private.errors import AMIError, LocalProtocolError
 from ami_client._private.message import Message, Response
+from ami_client._private.reconnect import ReconnectPolicy
 from ami_client._private.results import EventListResult
 from ami_client._private.serializer import Action
 
@@ -245,6 +246,14 @@ async def cmd_events(ami: AMIClient, args: argparse.Namespace, out: TextIO) -> i
             if args.count and count >= args.count:
                 break
     return 0
+
+
+def client_options(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
+    """The arguments of :func:`ami_client.connect` for a command (not ``demo``)."""
+    kwargs = settings.connect_kwargs()
+    if getattr(args, "reconnect", False):  # (events and channels only)
+        kwargs["reconnect"] = ReconnectPolicy()
+    return kwargs
 
 
 def action_of(args: argparse.Namespace) -> Action:
@@ -517,6 +526,12 @@ def _client_log(verbose: int) -> Iterator[None]:
 # -- argument parsing ------------------------------------------------------------------------
 
 
+_RECONNECT_HELP = (
+    "when the connection is lost, log in again (backoff 0.5 s to 30 s) and go on, "
+    "instead of exiting with status 1"
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ami-client",
@@ -551,6 +566,7 @@ def build_parser() -> argparse.ArgumentParser:
     events.add_argument("names", nargs="*", help="only these events (default: all)")
     events.add_argument("--json", action="store_true", help="JSON lines instead of text")
     events.add_argument("--count", type=int, default=0, help="stop after this many")
+    events.add_argument("--reconnect", action="store_true", help=_RECONNECT_HELP)
 
     action = commands.add_parser(
         "action", parents=[common], allow_abbrev=False, help="send one action"
@@ -564,6 +580,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     channels.add_argument("--once", action="store_true", help="print once and exit")
     channels.add_argument("--interval", type=float, default=0.2, help="redraw at most this often")
+    channels.add_argument("--reconnect", action="store_true", help=_RECONNECT_HELP)
 
     demo = commands.add_parser(
         "demo",
@@ -617,7 +634,7 @@ def _run(args: argparse.Namespace, env: Mapping[str, str], out: TextIO) -> int:
             else:
                 command = {"events": cmd_events, "action": cmd_action, "channels": cmd_channels}
                 run = command[args.command]
-                kwargs = settings.connect_kwargs()
+                kwargs = client_options(args, settings)
                 if args.command == "action":
                     action_of(args)  # bad arguments fail here, without connecting
 
