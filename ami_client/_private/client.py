@@ -31,6 +31,7 @@ import anyio
 import anyio.abc
 
 from ami_client._private.catalogue._registry import from_deferred, from_message
+from ami_client._private.classes import ALL_CLASSES, MASK_WORDS
 from ami_client._private.correlator import (
     COLLECT,
     EVENTLIST_CASINGS,
@@ -75,6 +76,7 @@ from ami_client._private.results import (
     OriginateResult,
 )
 from ami_client._private.serializer import (
+    _BAD_VALUE,
     Action,
     ActionIdGenerator,
     serialize_action,
@@ -155,17 +157,57 @@ def _as_action(action: object) -> Action:
 
 
 def _events_value(events: bool | str | Iterable[str]) -> str:
-    """The ``Events`` field of Login: ``on``, ``off`` or a comma list of event classes."""
+    """The ``Events`` field of Login: ``on``, ``off`` or a comma list of event classes.
+
+    Raises:
+        TypeError: not a bool, a str or an iterable of str.
+        ValueError: a name Asterisk does not know as a class (see :func:`_check_mask`).
+    """
     if events is True:
         return "on"
     if events is False:
         return "off"
     if isinstance(events, str):
+        _check_mask(events)
         return events
+    if not isinstance(events, Iterable):
+        raise TypeError(f"events must be a bool, a str or event class names, not {events!r}")
     names = list(events)
     if not all(isinstance(name, str) and name for name in names):
         raise TypeError(f"events must be a bool, a str or event class names, not {events!r}")
+    for name in names:
+        _check_class(name, names)
     return ",".join(names) if names else "off"
+
+
+# What a mask may name: Asterisk 22's classes and `all`, exactly (strings_to_mask compares
+# them case-sensitively and untrimmed).
+_MASK_CLASSES: Final = frozenset((*ALL_CLASSES, "all"))
+
+
+def _check_mask(mask: str) -> None:
+    """Refuse an ``Events`` mask with a part Asterisk would silently ignore.
+
+    Asterisk 22 reads a mask of digits as a bit mask and ``on``/``off`` (``ast_true`` and
+    ``ast_false`` words, any case) as all or nothing; anything else is a comma list of class
+    names, each matched exactly: ``Call``, `` user`` (after ``call,``) or a typo such as
+    ``calls`` selects nothing, and a mask of only such names turns every event off, with a
+    ``Success`` answer.
+    """
+    if (mask.isascii() and mask.isdigit()) or mask.lower() in MASK_WORDS:
+        return
+    for part in mask.split(","):
+        _check_class(part, mask)
+
+
+def _check_class(name: str, mask: object) -> None:
+    # (CR, LF or NUL: left to the Action, whose LocalProtocolError says it would inject lines.)
+    if name not in _MASK_CLASSES and not _BAD_VALUE.search(name):
+        raise ValueError(
+            f"{name!r} in the events mask {mask!r} is not an event class: Asterisk would "
+            f"ignore it without a word (classes: {', '.join(ALL_CLASSES)}, or all; exactly, "
+            "in lower case, no spaces)"
+        )
 
 
 def _mask_has_call_events(mask: str) -> bool:

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Final
 
+from ami_client._private.classes import ALL_CLASSES
+
 __all__ = [
     "ACTION_CLASSES",
     "ALL_CLASSES",
@@ -20,28 +22,8 @@ __all__ = [
     "privilege_text",
 ]
 
-#: Class names in Asterisk's order (``perms[]`` in manager.c); ``Privilege:`` lists them so.
-ALL_CLASSES: Final = (
-    "system",
-    "call",
-    "log",
-    "verbose",
-    "command",
-    "agent",
-    "user",
-    "config",
-    "dtmf",
-    "reporting",
-    "cdr",
-    "dialplan",
-    "originate",
-    "agi",
-    "cc",
-    "aoc",
-    "test",
-    "security",
-    "message",
-)
+# ALL_CLASSES: the class names in Asterisk's order, in a module of their own (the client
+# checks ``Events`` masks against them too).
 
 # Registered authority of each action we implement (Asterisk 22: manager.c, features.c,
 # manager_bridges.c, manager_channels.c). An empty set means "anyone logged in".
