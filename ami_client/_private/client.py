@@ -1306,7 +1306,13 @@ class AMIClient:
 
         Re-applied after each reconnect. ``expression`` is Asterisk's filter syntax, e.g.
         ``"Event: Newchannel"`` or ``"!Channel: Local/*"``.
+
+        Raises:
+            TypeError: ``expression`` is not a str (``None`` would send no ``Filter`` line,
+                and a number a filter nobody meant).
         """
+        if not isinstance(expression, str):
+            raise TypeError(f"a filter is a str such as 'Event: Hangup', not {expression!r}")
         return _plain(await self.send(Action("Filter", Operation="Add", Filter=expression)))
 
     async def originate(

@@ -161,6 +161,22 @@ async def test_originate_refuses_an_action_that_is_not_an_originate() -> None:
             assert [m["Action"] for m in peers[0].received] == ["Login", "Logoff"]
 
 
+@pytest.mark.parametrize("expression", [None, 5, b"Event: Hangup"])
+async def test_add_filter_refuses_what_is_not_a_str(expression: Any) -> None:
+    async with fake_server(standard) as (port, peers):
+        with anyio.fail_after(5):
+            async with client(port) as ami:
+                with pytest.raises(TypeError, match="a filter is a str such as"):
+                    await ami.add_filter(expression)
+                await ami.add_filter("Event: Hangup")
+            # Only the good filter was sent (and is the one a reconnect would re-apply).
+            assert [(m["Action"], m.get("Filter")) for m in peers[0].received] == [
+                ("Login", None),
+                ("Filter", "Event: Hangup"),
+                ("Logoff", None),
+            ]
+
+
 async def test_stream_refuses_a_buffer_that_is_not_a_positive_int() -> None:
     async with fake_server(standard) as (port, _):
         with anyio.fail_after(5):
