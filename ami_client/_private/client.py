@@ -19,8 +19,10 @@ an ExceptionGroup -- by the caller's next call.
 from __future__ import annotations
 
 import asyncio
+import difflib
 import hashlib
 import logging
+import warnings
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from functools import partial
@@ -30,6 +32,7 @@ from typing import Any, Final, Protocol, cast, runtime_checkable
 import anyio
 import anyio.abc
 
+from ami_client._private.catalogue._generated_events import EVENT_CLASSES
 from ami_client._private.catalogue._registry import from_deferred, from_message
 from ami_client._private.classes import ALL_CLASSES, MASK_WORDS
 from ami_client._private.correlator import (
@@ -1395,6 +1398,9 @@ class AMIClient:
                 ``"drop_newest"`` (both counted in ``statistics().dropped``) or ``"fail"``.
         """
         compiled = compile_filters(filters)
+        for name in filters:
+            if isinstance(name, str):
+                _warn_if_misspelt(name)
 
         def attach(sub: Subscription[Any]) -> None:
             if self._state is ConnectionState.CLOSED:
@@ -1407,6 +1413,27 @@ class AMIClient:
 
         return Subscription(
             compiled, max_buffer=buffer, overflow=overflow, attach=attach, detach=detach
+        )
+
+
+# Event names of the catalogue (Asterisk 22's documented events), lowered -> as spelt there.
+_KNOWN_EVENTS: Final = {name.lower(): name for name in EVENT_CLASSES}
+
+
+def _warn_if_misspelt(name: str) -> None:
+    """Warn (``UserWarning``, at the caller of ``subscribe``) about an event name that is not
+    in the catalogue but close to one that is: ``"Newchanel"`` would match nothing, for ever,
+    without a word. A name close to none (a third-party module's event) passes quietly."""
+    low = name.lower()
+    if low in _KNOWN_EVENTS:
+        return
+    close = difflib.get_close_matches(low, _KNOWN_EVENTS, n=1, cutoff=0.8)
+    if close:
+        warnings.warn(
+            f"subscribe({name!r}): no Asterisk 22 event is called that; did you mean "
+            f"{_KNOWN_EVENTS[close[0]]!r}? (If your server does send {name!r}, ignore this.)",
+            UserWarning,
+            stacklevel=3,
         )
 
 
