@@ -22,6 +22,7 @@ import os
 import ssl
 import sys
 import time
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -239,7 +240,12 @@ def format_json(item: object) -> str:
 async def cmd_events(ami: AMIClient, args: argparse.Namespace, out: TextIO) -> int:
     fmt = format_json if args.json else format_text
     count = 0
-    async with ami.subscribe(*args.names) as events:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        subscription = ami.subscribe(*args.names)
+    for warning in caught:  # a misspelt event name: said in the command's own shape
+        print(f"ami-client: warning: {warning.message}", file=sys.stderr)
+    async with subscription as events:
         async for event in events:
             print(fmt(event), file=out, flush=True)
             count += 1

@@ -275,3 +275,17 @@ def test_verbose_shows_the_clients_log_in_the_commands_shape(
         assert f"ami-client: info: logged in to 127.0.0.1:{port} as 'admin'" in lines
     assert "s3cr3t-for-tests" not in err  # not even in the DEBUG lines of the login
     assert (log.level, log.propagate, log.handlers) == before
+
+
+def test_a_misspelt_event_name_is_one_warning_line_and_the_command_goes_on(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with server_in_thread(closing_server) as (host, port):
+        environ = env_for(host, port, "s3cr3t-for-tests")
+        status, _, err = run(["events", "Newchanel", "Hangup"], environ, capsys)
+    assert status == 1  # (this server then goes away)
+    assert err.splitlines() == [
+        "ami-client: warning: subscribe('Newchanel'): no Asterisk 22 event is called that;"
+        " did you mean 'Newchannel'? (If your server does send 'Newchanel', ignore this.)",
+        "ami-client: ConnectionLost: the server closed the connection",
+    ]
