@@ -34,7 +34,7 @@ import anyio.abc
 
 from ami_client._private.catalogue._generated_events import EVENT_CLASSES
 from ami_client._private.catalogue._registry import from_deferred, from_message
-from ami_client._private.classes import ALL_CLASSES, MASK_WORDS
+from ami_client._private.classes import ALL_CLASSES, MASK_WORDS, event_mask
 from ami_client._private.correlator import (
     COLLECT,
     EVENTLIST_CASINGS,
@@ -214,14 +214,10 @@ def _check_class(name: str, mask: object) -> None:
 
 
 def _mask_has_call_events(mask: str) -> bool:
-    """Whether an ``Events`` mask lets ``call`` class events through (Asterisk's spellings)."""
-    value = mask.strip().lower()
-    if value in ("on", "yes", "true", "1", "all"):
-        return True
-    if value in ("off", "no", "false", "0", "none", ""):
-        return False
-    classes = {part.strip() for part in value.split(",")}
-    return "call" in classes or "all" in classes
+    """Whether an ``Events`` mask lets ``call`` class events through, read as Asterisk 22
+    reads it (digits are a bit mask: ``1`` is ``system`` only, ``2`` is ``call``)."""
+    classes = event_mask(mask)
+    return classes is None or "call" in classes  # (None: refused, the mask stays as it was)
 
 
 def _error_for(response: Response) -> ActionError:

@@ -546,7 +546,9 @@ async def test_watch_state_after_close_ends_at_once() -> None:
                 assert [s async for s in changes] == []
 
 
-@pytest.mark.parametrize("mask", [False, "system,agent", "off"])
+# Digits are a bit mask, as Asterisk 22 reads them (test_permissions_fidelity.MASKS): 1 is
+# system only, 64 user only, 2 call.
+@pytest.mark.parametrize("mask", [False, "system,agent", "off", "1", "64"])
 async def test_originate_refused_when_the_events_mask_hides_its_response(
     mask: bool | str,
 ) -> None:
@@ -557,12 +559,16 @@ async def test_originate_refused_when_the_events_mask_hides_its_response(
             "127.0.0.1", port, username="admin", secret=SECRET, events=mask, keepalive=None
         ) as ami,
     ):
-        with pytest.raises(LocalProtocolError, match="excludes call events"):
+        # (fail_after: were the mask misread, the wait for the OriginateResponse would never end)
+        with anyio.fail_after(5), pytest.raises(LocalProtocolError, match="excludes call events"):
             await ami.originate(Action("Originate", Channel="Local/1@x", Application="Wait"))
         assert not [a for a in peers[0].received if a["Action"] == "Originate"]  # nothing sent
 
 
-async def test_originate_allowed_again_after_the_mask_lets_calls_through() -> None:
+@pytest.mark.parametrize("mask", [["call", "system"], "2", "3", "on", "system,all"])
+async def test_originate_allowed_again_after_the_mask_lets_calls_through(
+    mask: str | list[str],
+) -> None:
     async def handler(peer: Peer) -> None:
         await peer.login()
         while True:
@@ -582,7 +588,7 @@ async def test_originate_allowed_again_after_the_mask_lets_calls_through() -> No
     ):
         with pytest.raises(LocalProtocolError):
             await ami.originate(Action("Originate", Channel="Local/1@x", Application="Wait"))
-        await ami.events_mask(["call", "system"])
+        await ami.events_mask(mask)
         with anyio.fail_after(5):
             result = await ami.originate(
                 Action("Originate", Channel="Local/1@x", Application="Wait")

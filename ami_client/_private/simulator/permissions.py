@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Final
 
-from ami_client._private.classes import ALL_CLASSES
+from ami_client._private.classes import ALL_CLASSES, event_mask
 
 __all__ = [
     "ACTION_CLASSES",
@@ -103,42 +103,6 @@ def parse_classes(text: str | Iterable[str]) -> frozenset[str]:
         else:
             raise ValueError(f"unknown AMI class {raw.strip()!r}")
     return frozenset(out)
-
-
-# Bit of each class in Asterisk 22's EVENT_FLAG_* (bit 14 is HOOKRESPONSE, no class name).
-_BITS: Final = {name: 1 << (i if i < 14 else i + 1) for i, name in enumerate(ALL_CLASSES)}
-
-
-def _instring(text: str, label: str) -> bool:
-    """Asterisk's ``ast_instring(text, label, ',')``, quirks included: a segment before a comma
-    matches when ``label`` starts with it (``us,`` grants ``user``, an empty one everything);
-    the last segment must be equal."""
-    *before, last = text.split(",")
-    # strncmp(segment, label, len(segment)) == 0
-    return any(label[: len(segment)] == segment for segment in before) or last == label
-
-
-def event_mask(text: str) -> frozenset[str] | None:
-    """The classes an ``Events`` action's ``EventMask`` selects, as Asterisk 22's
-    ``strings_to_mask``; None for an empty mask ("Invalid event mask").
-
-    Digits are a bit mask (``64`` is ``user``, ``1`` only ``system``); ``ast_false`` words
-    select nothing, ``ast_true`` words everything; anything else is a comma list of class names,
-    case-sensitive and not trimmed (see :func:`_instring`).
-    """
-    if not text:
-        return None
-    if text.isascii() and text.isdigit():
-        bits = int(text)
-        return frozenset(name for name, bit in _BITS.items() if bits & bit)
-    lowered = text.lower()
-    if lowered in ("no", "false", "n", "f", "0", "off"):
-        return frozenset()
-    if lowered in ("yes", "true", "y", "t", "1", "on"):
-        return frozenset(ALL_CLASSES)
-    if _instring(text, "all"):
-        return frozenset(ALL_CLASSES)
-    return frozenset(name for name in ALL_CLASSES if _instring(text, name))
 
 
 def privilege_text(classes: Iterable[str]) -> str:
