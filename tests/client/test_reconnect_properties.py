@@ -651,9 +651,7 @@ async def _reconnect_after(
 
     async with fake_server(handler) as (port, _):
         with anyio.fail_after(5):
-            async with ami_client.connect(
-                "127.0.0.1", port, username="admin", secret=SECRET, keepalive=None, reconnect=POLICY
-            ) as ami:
+            async with connect_to(port, reconnect=POLICY) as ami:
                 async with ami.watch_state() as states:
                     await client_side(ami)
                     async for state in states:

@@ -8,10 +8,9 @@ import tracemalloc
 import anyio
 import pytest
 
-import ami_client
 from ami_client import Action, ConnectionLost, ConnectionState, ReconnectPolicy
 
-from .fakeserver import SECRET, Peer, connect_to, event, fake_server
+from .fakeserver import Peer, connect_to, event, fake_server
 
 pytestmark = pytest.mark.anyio
 
@@ -78,9 +77,7 @@ async def test_sends_fail_fast_while_reconnecting_and_policy_gives_up() -> None:
     policy = ReconnectPolicy(initial_delay=0.01, max_delay=0.02, max_attempts=3)
     async with fake_server(handler) as (port, _):
         with anyio.fail_after(10):
-            async with ami_client.connect(
-                "127.0.0.1", port, username="admin", secret=SECRET, keepalive=None, reconnect=policy
-            ) as ami:
+            async with connect_to(port, reconnect=policy) as ami:
                 async with ami.subscribe() as events:
                     with pytest.raises(ConnectionLost):
                         await ami.send(Action("Ping"))
@@ -121,9 +118,7 @@ async def test_flood_at_a_subscriber_that_never_reads_stays_bounded() -> None:
     async with fake_server(handler) as (port, _):
         with anyio.fail_after(30):
             async with (
-                ami_client.connect(
-                    "127.0.0.1", port, username="admin", secret=SECRET, keepalive=None
-                ) as ami,
+                connect_to(port) as ami,
                 ami.subscribe(buffer=1000) as lazy,
             ):
                 gc.collect()
@@ -168,9 +163,7 @@ async def test_events_in_the_same_read_as_the_login_answer_reach_subscribers() -
     policy = ReconnectPolicy(initial_delay=0.01, max_delay=0.05)
     async with (
         fake_server(handler) as (port, _),
-        ami_client.connect(
-            "127.0.0.1", port, username="admin", secret=SECRET, reconnect=policy, keepalive=None
-        ) as ami,
+        connect_to(port, reconnect=policy) as ami,
         ami.subscribe("FullyBooted") as events,
     ):
         with anyio.fail_after(10):

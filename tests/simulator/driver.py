@@ -46,6 +46,18 @@ class Driver:
     async def aclose(self) -> None:
         await self.stream.aclose()
 
+    async def settle(self, seconds: float = 0.3) -> None:
+        """Keep reading for ``seconds``, so that late events of a call (BridgeDestroy,
+        VarSet...) are in :attr:`received` too."""
+        with anyio.move_on_after(seconds):
+            while True:
+                await self.next()
+
+    async def logoff(self) -> None:
+        """Log off and close."""
+        await self.call("Logoff")
+        await self.aclose()
+
     async def _fill(self) -> bool:
         try:
             data = await self.stream.receive()

@@ -37,13 +37,10 @@ async def finish_call(admin: Driver, watcher: Driver) -> None:
     with anyio.fail_after(15):
         while hangups() < 4:
             await admin.next()
-    with anyio.move_on_after(0.3):
-        while True:
-            await admin.next()
+    await admin.settle()
     await watcher.call("Ping")  # everything before it has been handed to the session
     for d in (watcher, admin):
-        await d.call("Logoff")
-        await d.aclose()
+        await d.logoff()
 
 
 def call_event_names(driver: Driver) -> dict[str, list[str]]:

@@ -40,11 +40,8 @@ async def _bridged(d: Driver) -> list[Message]:
         while not any(e["Channel"].startswith("Local/wait@ami-test-") and e["Channel"][-2:] == ";1"
                       for e in d.events("Hangup")):  # fmt: skip
             await d.next()
-    with anyio.move_on_after(0.3):
-        while True:
-            await d.next()
-    await d.call("Logoff")
-    await d.aclose()
+    await d.settle()
+    await d.logoff()
     return d.received
 
 

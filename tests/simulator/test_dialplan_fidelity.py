@@ -26,11 +26,8 @@ async def _run(d: Driver, exten: str) -> list[Event]:
         while sum(1 for e in only_call(d.received, f"Local/{exten}@ami-test-", {"t-2"})
                   if isinstance(e, Event) and e.name == "Hangup") < 2:  # fmt: skip
             await d.next()
-    with anyio.move_on_after(0.3):
-        while True:
-            await d.next()
-    await d.call("Logoff")
-    await d.aclose()
+    await d.settle()
+    await d.logoff()
     return [m for m in only_call(d.received, f"Local/{exten}@ami-test-", {"t-2"})
             if isinstance(m, Event)]  # fmt: skip
 

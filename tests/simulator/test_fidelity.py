@@ -42,9 +42,7 @@ async def _until_hangups(d: Driver, count: int) -> None:
         while len(d.events("Hangup")) < count:
             await d.next()
     # Let late events of the same call arrive (BridgeDestroy, VarSet...).
-    with anyio.move_on_after(0.3):
-        while True:
-            await d.next()
+    await d.settle()
 
 
 async def dial_short(d: Driver) -> None:
@@ -110,8 +108,7 @@ SCENARIOS: dict[str, tuple[Scenario, str]] = {
 async def run(d: Driver, scenario: Scenario) -> list[Message]:
     await d.login()
     await scenario(d)
-    await d.call("Logoff")
-    await d.aclose()
+    await d.logoff()
     return d.received
 
 
@@ -209,8 +206,7 @@ async def _responses(d: Driver) -> list[tuple[str, ...]]:
     for name, fields in RESPONSES:
         r = await d.call(name, **fields)
         out.append((name, *(k for k, _ in r.fields), r.status, r.get("Message", "")))
-    await d.call("Logoff")
-    await d.aclose()
+    await d.logoff()
     return out
 
 
@@ -254,8 +250,7 @@ async def test_lists_while_bridged_match(asterisk: AsteriskServer) -> None:
                 if isinstance(e, (Event, Response)) and e.action_id == r.action_id:
                     shapes.append(tuple(k for k, _ in e.fields))
         await d.call("Command", Command="channel request hangup all")
-        await d.call("Logoff")
-        await d.aclose()
+        await d.logoff()
         return sorted(shapes)
 
     with anyio.fail_after(60):

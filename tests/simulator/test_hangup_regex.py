@@ -70,11 +70,8 @@ async def _scenario(d: Driver) -> tuple[list[Outcome], list[Message]]:
         while sum(e["Channel"].startswith(one_call) for e in d.events("Hangup")) < 2:
             await d.next()
     outcomes += await _list(d, f"/^{one_call};/")  # gone: an empty list
-    with anyio.move_on_after(0.3):
-        while True:
-            await d.next()
-    await d.call("Logoff")
-    await d.aclose()
+    await d.settle()
+    await d.logoff()
     return outcomes, d.received
 
 
