@@ -90,8 +90,8 @@ async def test_applications_in_order() -> None:
 
 @pytest.mark.parametrize("exten", ["nowhere", "unknown", "label"])
 async def test_dead_ends_hang_up(exten: str) -> None:
-    # A Goto to a missing extension or to a label (not implemented), or an application the
-    # simulator does not have: the channel hangs up there, nothing after it runs.
+    # A Goto to a missing extension or to a label the target extension does not have, or an
+    # application the simulator does not have: the channel hangs up there, nothing after it runs.
     events = await _call(exten)
     assert "AFTER" not in _vars(events)
     steps = _steps(events, exten)

@@ -289,7 +289,8 @@ async def _redirect(sim: Simulator, s: Session, m: Message) -> None:
     prio_text = m.get("Priority") or "1"
     if not prio_text.strip().isdigit():
         # Asterisk 22 words it differently from Originate's (test_fidelity.RESPONSES); the
-        # simulator knows no priority labels, so anything but a number is refused.
+        # simulator's Redirect takes no priority labels (only Goto does), so anything but a
+        # number is refused.
         raise _Refuse("Priority is invalid")
     chan = _find(sim, name, f"Channel does not exist: {name}")
     context = m.get("Context") or chan.context
@@ -318,7 +319,8 @@ async def _originate(sim: Simulator, s: Session, m: Message) -> None:
     app, exten, context = m.get("Application"), m.get("Exten"), m.get("Context")
     prio_text = m.get("Priority")
     # Asterisk 22 checks a given Priority first, then what an Exten needs
-    # (test_fidelity.RESPONSES); the simulator knows no priority labels.
+    # (test_fidelity.RESPONSES); the simulator's Originate takes no priority labels (only
+    # Goto does).
     if prio_text is not None and not prio_text.strip().isdigit():
         raise _Refuse("Invalid priority")
     if not app and not (exten and context and prio_text):

@@ -1,9 +1,9 @@
 """A small dialplan: contexts of extensions, each a list of ``(application, data)`` priorities.
 
 Enough of ``extensions.conf`` for tests: exact extensions and ``_`` patterns (``X Z N . ! [..]``),
-``${VAR}`` and ``${VAR:offset[:length]}`` substitution (``EXTEN``, ``CHANNEL``, ``CONTEXT`` and
-channel variables). The default dialplan is the real test server's ``ami-test`` context
-(tests/asterisk/server.py), so the same scenario runs on both.
+priority labels (``n(label)``), ``${VAR}`` and ``${VAR:offset[:length]}`` substitution
+(``EXTEN``, ``CHANNEL``, ``CONTEXT`` and channel variables). The default dialplan is the real
+test server's ``ami-test`` context (tests/asterisk/server.py), so the same scenario runs on both.
 """
 
 from __future__ import annotations
@@ -11,9 +11,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 
+import attrs
+
 __all__ = ["Dialplan", "default_dialplan", "substitute"]
 
 Priority = tuple[str, str]  # (application, data)
+LabelledPriority = tuple[str, str, str]  # (application, data, label)
 
 
 def _pattern_regex(pattern: str) -> re.Pattern[str]:
@@ -72,44 +75,84 @@ def _char_set(members: str) -> str:
     return f"[{''.join(parts)}]" if parts else "(?!)"
 
 
+@attrs.frozen
+class _Extension:
+    steps: list[Priority]
+    labels: dict[str, int]  # label -> priority number
+
+
 class Dialplan:
     """Contexts → extensions → priorities. Build it with :meth:`add`."""
 
     def __init__(self) -> None:
-        self._exact: dict[str, dict[str, list[Priority]]] = {}
-        self._patterns: dict[str, list[tuple[re.Pattern[str], list[Priority]]]] = {}
+        self._exact: dict[str, dict[str, _Extension]] = {}
+        self._patterns: dict[str, list[tuple[re.Pattern[str], _Extension]]] = {}
 
-    def add(self, context: str, exten: str, priorities: Iterable[Priority | str]) -> None:
-        """Add an extension. Priorities are ``(app, data)`` or ``"App(data)"`` strings."""
-        steps: list[Priority] = []
-        for p in priorities:
+    def add(
+        self, context: str, exten: str, priorities: Iterable[Priority | LabelledPriority | str]
+    ) -> None:
+        """Add an extension. Priorities are numbered from 1 in order; each is ``(app, data)``,
+        ``(app, data, label)`` (``exten => x,n(label),App(data)``) or an ``"App(data)"`` string.
+
+        A label names its priority for ``Goto`` in this extension only, case-sensitively (as
+        Asterisk looks it up). ``Goto`` reads a priority that starts with a number as a number,
+        so a label such as ``"2nd"`` cannot be reached, as on Asterisk.
+
+        Raises:
+            ValueError: for an empty label or one given twice in the extension (the simulator
+                refuses what would be ambiguous), or an extension pattern with a ``[`` without
+                its ``]``.
+        """
+        ext = _Extension([], {})
+        for number, p in enumerate(priorities, 1):
             if isinstance(p, str):
                 app, _, rest = p.partition("(")
-                steps.append((app.strip(), rest[:-1] if rest.endswith(")") else rest))
-            else:
-                steps.append(p)
+                ext.steps.append((app.strip(), rest[:-1] if rest.endswith(")") else rest))
+                continue
+            ext.steps.append((p[0], p[1]))
+            if len(p) == 3:
+                label = p[2]
+                if not label:
+                    raise ValueError(f"{exten}@{context} priority {number}: empty label")
+                if label in ext.labels:
+                    raise ValueError(
+                        f"{exten}@{context}: label {label!r} is on priorities "
+                        f"{ext.labels[label]} and {number}"
+                    )
+                ext.labels[label] = number
         if exten.startswith("_"):
-            self._patterns.setdefault(context, []).append((_pattern_regex(exten), steps))
+            self._patterns.setdefault(context, []).append((_pattern_regex(exten), ext))
         else:
-            self._exact.setdefault(context, {})[exten] = steps
+            self._exact.setdefault(context, {})[exten] = ext
 
     def has_context(self, context: str) -> bool:
         return context in self._exact or context in self._patterns
 
+    def _find(self, context: str, exten: str) -> _Extension | None:
+        ext = self._exact.get(context, {}).get(exten)
+        if ext is not None:
+            return ext
+        dialled = exten.replace("-", "")  # Asterisk skips dashes in the dialled extension
+        for regex, pext in self._patterns.get(context, []):
+            if regex.match(dialled):
+                return pext
+        return None
+
     def lookup(self, context: str, exten: str) -> list[Priority] | None:
         """The priorities of ``exten@context`` (exact match first, then patterns in order)."""
-        steps = self._exact.get(context, {}).get(exten)
-        if steps is not None:
-            return steps
-        dialled = exten.replace("-", "")  # Asterisk skips dashes in the dialled extension
-        for regex, psteps in self._patterns.get(context, []):
-            if regex.match(dialled):
-                return psteps
-        return None
+        ext = self._find(context, exten)
+        return None if ext is None else ext.steps
 
     def exists(self, context: str, exten: str, priority: int = 1) -> bool:
         steps = self.lookup(context, exten)
         return steps is not None and 1 <= priority <= len(steps)
+
+    def find_label(self, context: str, exten: str, label: str) -> int | None:
+        """The number of the priority labelled ``label`` (case-sensitive) in the extension
+        that ``exten@context`` matches (as :meth:`lookup` finds it), or None, like Asterisk's
+        ``ast_findlabel_extension``."""
+        ext = self._find(context, exten)
+        return None if ext is None else ext.labels.get(label)
 
     def extensions(self, context: str) -> list[str]:
         return list(self._exact.get(context, {}))

@@ -9,6 +9,7 @@ as they would, while each channel's own sequence follows Asterisk's.
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any
@@ -42,6 +43,9 @@ _DIAL_VARS = (
 )
 # OriginateResponse ``Reason`` codes (AST_CONTROL_*: 0 failure, 1 hangup, 3 no answer, 4 answer,
 # 5 busy, 8 congestion).
+# What sscanf("%30d") reads at the start of a Goto priority (the arguments are stripped).
+_GOTO_NUMBER = re.compile(r"[+-]?[0-9]+")
+
 _REASON = {"ANSWER": 4, "BUSY": 5, "CONGESTION": 8, "NOANSWER": 3, "CANCEL": 1, "CHANUNAVAIL": 0}
 
 
@@ -397,15 +401,37 @@ class Pbx:
             self.set_var(chan, key.strip(), value)
 
     def _app_goto(self, chan: Channel, data: str) -> bool:
-        """``Goto([[context,]exten,]priority)``; True (hang up) for a priority that is not a
-        number (labels are not implemented; Asterisk fails the same way for an unknown one).
-        A target that does not exist ends the dialplan, so the channel hangs up."""
-        args = [a.strip() for a in data.split(",")]
-        if len(args) > 3 or not args[-1].isdigit():
-            return True
-        context = args[0] if len(args) == 3 else chan.context
-        exten = args[-2] if len(args) >= 2 else chan.exten
-        chan.goto = (context, exten, int(args[-1]))
+        """``Goto([[context,]exten,]priority)`` as Asterisk 22's ``pbx_parseable_goto``: a
+        priority that starts with a number is one (``+N``/``-N``: relative to the current
+        priority), anything else a label of the target extension (case-sensitive; a sign
+        before it is dropped). True (hang up) when the label is not there: Asterisk logs
+        "Priority 'x' must be a number > 0, or valid label" and Goto fails. Arguments after
+        the third are ignored. A target that does not exist ends the dialplan, so the
+        channel hangs up."""
+        args = [a.strip() for a in data.split(",")][:3]
+        pri = args[-1]
+        context = args[0] if len(args) == 3 else None
+        exten = args[-2] if len(args) >= 2 else None
+        sign = 0
+        if pri[:1] in ("+", "-"):
+            sign, pri = (1 if pri[0] == "+" else -1), pri[1:]
+        number = _GOTO_NUMBER.match(pri)  # sscanf("%30d"): a number, whatever follows it
+        if number is not None:
+            priority = int(number.group())
+            if sign:
+                priority = chan.priority + sign * priority
+        else:
+            # An empty context or exten given explicitly is looked up as it is (and fails).
+            found = self.dialplan.find_label(
+                chan.context if context is None else context,
+                chan.exten if exten is None else exten,
+                pri,
+            )
+            if found is None:
+                return True
+            priority = found
+        # For a numbered target, an empty context or exten keeps the current one.
+        chan.goto = (context or chan.context, exten or chan.exten, priority)
         return False
 
     def _app_userevent(self, chan: Channel, data: str) -> None:
