@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import itertools
 import time
@@ -39,6 +40,23 @@ class _Rule:
         return self.action is None or self.action == name.lower()
 
 
+@attrs.define
+class _ActionWaiter:
+    """One :meth:`Simulator.wait_for_action` call: counts the actions named ``name``."""
+
+    name: str  # lower-case
+    remaining: int
+    done: anyio.Event = attrs.field(factory=anyio.Event)
+    message: Message | None = None
+
+    def offer(self, action: ReceivedAction) -> None:
+        if self.message is None and action.name.lower() == self.name:
+            self.remaining -= 1
+            if self.remaining == 0:
+                self.message = action.message
+                self.done.set()
+
+
 class Simulator:
     """An in-process AMI server that behaves like Asterisk 22 where a client can see it.
 
@@ -59,6 +77,8 @@ class Simulator:
         time_scale: Multiplies every dialplan wait (``Wait(30)`` with 0.01 takes 0.3 s).
         version: What ``core show version`` reports.
         banner: The greeting line, without CRLF.
+        max_received_actions: How many actions :attr:`received_actions` keeps, the most
+            recent (None: all of them, for a simulator that does not run for long).
     """
 
     def __init__(
@@ -71,7 +91,10 @@ class Simulator:
         time_scale: float = 1.0,
         version: str = "22.10.1",
         banner: str = "Asterisk Call Manager/11.0.0",
+        max_received_actions: int | None = 10_000,
     ) -> None:
+        if max_received_actions is not None and max_received_actions < 0:
+            raise ValueError(f"max_received_actions must be >= 0, not {max_received_actions}")
         if users is None:
             self.users: dict[str, User] = default_users()
         elif isinstance(users, Mapping):
@@ -89,8 +112,12 @@ class Simulator:
         )
         self.started = time.monotonic()
         self.started_wall = time.time()
-        #: Every action received, in order (for assertions).
-        self.received_actions: list[ReceivedAction] = []
+        #: The most recent actions received (at most ``max_received_actions``), oldest first,
+        #: for assertions; ``received_actions.clear()`` empties it.
+        self.received_actions: collections.deque[ReceivedAction] = collections.deque(
+            maxlen=max_received_actions
+        )
+        self._action_waiters: list[_ActionWaiter] = []
         #: Parse errors of incoming data, per session id.
         self.protocol_errors: list[tuple[int, Exception]] = []
         self._sessions: dict[int, Session] = {}
@@ -100,7 +127,6 @@ class Simulator:
         self._replays: list[Transcript] = []
         self._tg: anyio.abc.TaskGroup | None = None
         self._stack: contextlib.AsyncExitStack | None = None
-        self._action_seen = anyio.Event()
         self.host: str | None = None
         self.port: int | None = None
 
@@ -185,7 +211,7 @@ class Simulator:
             async with stream:
                 actions = await transcript.serve(stream, errors)
                 # Recorded before the close, which the client may see at once.
-                self.received_actions.extend(ReceivedAction(sid, None, a) for a in actions)
+                self._record(ReceivedAction(sid, None, a) for a in actions)
                 self.protocol_errors.extend((sid, exc) for exc in errors)
             return
         session = Session(self, next(self._ids), stream, local, remote)
@@ -212,10 +238,27 @@ class Simulator:
         ]
 
     async def wait_for_action(self, name: str, count: int = 1) -> Message:
-        """Wait until ``count`` actions named ``name`` have arrived; the last of them."""
-        while len(self.actions(name)) < count:
-            await self._action_seen.wait()
-        return self.actions(name)[count - 1]
+        """Wait until ``count`` actions named ``name`` have arrived; the last of them.
+
+        Those still in :attr:`received_actions` count, and every one that arrives while this
+        waits (even if the ``max_received_actions`` bound drops it again).
+
+        Raises:
+            ValueError: for a ``count`` below 1.
+        """
+        if count < 1:
+            raise ValueError(f"count must be >= 1, not {count}")
+        waiter = _ActionWaiter(name.lower(), count)
+        for r in self.received_actions:  # once; then _record offers each new action
+            waiter.offer(r)
+        if waiter.message is None:
+            self._action_waiters.append(waiter)
+            try:
+                await waiter.done.wait()
+            finally:
+                self._action_waiters.remove(waiter)
+        assert waiter.message is not None
+        return waiter.message
 
     async def wait_for_sessions(self, count: int = 1, *, authenticated: bool = True) -> None:
         """Wait until ``count`` sessions are connected (and logged in)."""
@@ -225,10 +268,15 @@ class Simulator:
 
     # ---- dispatch ---------------------------------------------------------------------
 
+    def _record(self, actions: Iterable[ReceivedAction]) -> None:
+        """Add to :attr:`received_actions` (the bound drops the oldest) and wake the waiters."""
+        for action in actions:
+            self.received_actions.append(action)
+            for waiter in self._action_waiters:
+                waiter.offer(action)
+
     async def _handle(self, session: Session, message: Message) -> None:
-        self.received_actions.append(ReceivedAction(session.id, session.username, message))
-        self._action_seen.set()
-        self._action_seen = anyio.Event()
+        self._record([ReceivedAction(session.id, session.username, message)])
         name = message.get("Action")
         if name is None:
             await self.respond(
