@@ -11,6 +11,8 @@ module's); either way every field stays in ``.message``. See docs/catalogue.md.
         print(typed.dest.channel, typed.dial_string)
 """
 
+from typing import TYPE_CHECKING
+
 from ami_client._private.catalogue import _generated_events
 from ami_client._private.catalogue._base import (
     BridgeSnapshot,
@@ -19,9 +21,13 @@ from ami_client._private.catalogue._base import (
     TypedEvent,
 )
 from ami_client._private.catalogue._convert import ChannelState
-from ami_client._private.catalogue._generated_events import *  # noqa: F403
+from ami_client._private.catalogue._lazy import module_getattr
 from ami_client._private.catalogue._registry import EVENT_CLASSES, from_message
 from ami_client._private.message import Event
+
+if TYPE_CHECKING:
+    # Each typed class is imported when first used (see _private/catalogue/_lazy.py).
+    from ami_client._private.catalogue._generated_events import *  # noqa: F403
 
 __all__ = [
     "Event",
@@ -34,3 +40,10 @@ __all__ = [
     "EVENT_CLASSES",
     *_generated_events.__all__,
 ]
+
+if not TYPE_CHECKING:  # (type checkers see every class, and only those)
+    __getattr__ = module_getattr(__name__, globals(), EVENT_CLASSES)
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

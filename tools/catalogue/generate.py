@@ -1,8 +1,12 @@
 """Generate the typed catalogue modules from the committed extract of Asterisk's documentation.
 
-Reads ``tools/catalogue/asterisk-22.json`` (written by ``extract.py``) and writes
-``ami_client/_private/catalogue/_generated_events.py`` and ``_generated_actions.py``. Offline
-and deterministic: the same extract always gives the same bytes.
+Reads ``tools/catalogue/asterisk-22.json`` (written by ``extract.py``) and writes, under
+``ami_client/_private/catalogue/``, one module per typed class (``_events/<name>.py``,
+``_actions/<name>.py``) and the two index modules ``_generated_events.py`` and
+``_generated_actions.py`` that list them, import each on first use and let type checkers see
+them all (see ``_lazy.py``). Offline and deterministic: the same extract always gives the same
+bytes. Modules in ``_events/`` and ``_actions/`` that a run does not write are deleted (and
+reported as stale by ``--check``).
 
 Usage::
 
@@ -32,6 +36,8 @@ EXTRACT = HERE / "asterisk-22.json"
 OUT_DIR = REPO / "ami_client" / "_private" / "catalogue"
 EVENTS_FILE = OUT_DIR / "_generated_events.py"
 ACTIONS_FILE = OUT_DIR / "_generated_actions.py"
+EVENTS_DIR = OUT_DIR / "_events"
+ACTIONS_DIR = OUT_DIR / "_actions"
 DOCS_URL = "https://docs.asterisk.org/Asterisk_22_Documentation/API_Documentation"
 LINE = 100
 
@@ -461,50 +467,147 @@ def _event_class(spec: EventSpec) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_events(facts: dict[str, Any], specs: list[EventSpec]) -> str:
+_EVENT_IMPORTS = [
+    "from __future__ import annotations",
+    "",
+    "from typing import ClassVar",
+    "",
+    "import attrs",
+    "",
+    "from ami_client._private.catalogue._base import (",
+    "    EMPTY_BRIDGE,",
+    "    EMPTY_CHANNEL,",
+    "    BridgeSnapshot,",
+    "    ChannelSnapshot,",
+    "    FieldTable,",
+    "    TypedEvent,",
+    "    bridge_snapshot,",
+    "    channel_snapshot,",
+    ")",
+    "from ami_client._private.catalogue._convert import (",
+    "    ChannelState,",
+    "    as_bool,",
+    "    as_float,",
+    "    as_int,",
+    "    as_state,",
+    "    as_str,",
+    ")",
+    "",
+]
+
+
+def module_name(cls: str) -> str:
+    """The module of a generated class: ``AGIExecEnd`` -> ``agi_exec_end``."""
+    name = snake(cls)
+    if not name.isidentifier() or keyword.iskeyword(name):
+        raise ValueError(f"no module name for class {cls!r}")
+    return name
+
+
+def _modules_of(classes: list[str]) -> dict[str, str]:
+    """Class -> module name, refusing two classes in one module (names that differ by case)."""
+    modules = {cls: module_name(cls) for cls in classes}
+    if len(set(modules.values())) != len(modules):
+        raise ValueError("two generated classes would share a module name")
+    return modules
+
+
+def _package_init(facts: dict[str, Any], what: str) -> str:
+    return (
+        _header(facts)
+        + f'\n"""One module per typed {what} class, imported on first use (see ``_lazy.py``)."""\n'
+    )
+
+
+def render_event_module(facts: dict[str, Any], spec: EventSpec) -> str:
     out = [
         _header(facts),
-        '"""Typed classes of every AMI event documented by Asterisk (see the header above)."""',
+        f'"""The typed ``{spec.wire}`` event (see the header above)."""',
+        "",
+        *_EVENT_IMPORTS,
+        f'__all__ = ["{spec.cls}"]',
+        "",
+    ]
+    text = "\n".join(out) + "\n\n" + _event_class(spec)
+    return _drop_unused_imports(text)
+
+
+def _fit(line: str) -> str:
+    """A generated line that cannot be split (a long name), marked as such for ruff."""
+    return line if len(line) <= LINE else line + "  # noqa: E501"
+
+
+def _index(
+    facts: dict[str, Any],
+    *,
+    what: str,
+    package: str,
+    base: str,
+    mapping: str,
+    by_name: dict[str, str],
+    modules: dict[str, str],
+) -> str:
+    """An index module: every class for type checkers, the lazy mapping and ``__getattr__``."""
+    out = [
+        _header(facts),
+        f'"""Index of the typed {what} classes: one module per class in ``{package[1:]}/``,',
+        'each imported on first use (see ``_lazy.py``)."""',
         "",
         "from __future__ import annotations",
         "",
-        "from typing import ClassVar",
+        "from typing import TYPE_CHECKING, Final",
         "",
-        "import attrs",
+        f"from ami_client._private.catalogue._base import {base}",
+        "from ami_client._private.catalogue._lazy import (",
+        f"    {package[1:].upper()}_PACKAGE,",
+        "    LazyClasses,",
+        "    module_getattr,",
+        ")",
         "",
-        "from ami_client._private.catalogue._base import (",
-        "    EMPTY_BRIDGE,",
-        "    EMPTY_CHANNEL,",
-        "    BridgeSnapshot,",
-        "    ChannelSnapshot,",
-        "    FieldTable,",
-        "    TypedEvent,",
-        "    bridge_snapshot,",
-        "    channel_snapshot,",
-        ")",
-        "from ami_client._private.catalogue._convert import (",
-        "    ChannelState,",
-        "    as_bool,",
-        "    as_float,",
-        "    as_int,",
-        "    as_state,",
-        "    as_str,",
-        ")",
+        "if TYPE_CHECKING:",
+    ]
+    for cls, module in sorted(modules.items(), key=lambda item: item[1]):
+        line = f"    from ami_client._private.catalogue.{package}.{module} import {cls}"
+        if len(line) > LINE:
+            first = _fit(f"    from ami_client._private.catalogue.{package}.{module} import (")
+            line = f"{first}\n        {cls},\n    )"
+        out.append(line)
+    out += [
         "",
         "__all__ = [",
-        *[f'    "{s.cls}",' for s in specs],
-        '    "EVENT_CLASSES",',
+        *[f'    "{cls}",' for cls in modules],
+        f'    "{mapping}",',
         "]",
         "",
+        f"#: Every typed {what} class by its name{' on the wire' if what == 'event' else ''}, "
+        "each imported when first read.",
+        f"{mapping}: Final[LazyClasses[type[{base}]]] = LazyClasses(",
+        f"    {package[1:].upper()}_PACKAGE,",
+        "    {",
+        *[_fit(f'        "{name}": "{cls}",') for name, cls in by_name.items()],
+        "    },",
+        "    {",
+        *[_fit(f'        "{cls}": "{module}",') for cls, module in modules.items()],
+        "    },",
+        ")",
+        "",
+        "if not TYPE_CHECKING:  # (type checkers see every class, and only those)",
+        f"    __getattr__ = module_getattr(__name__, globals(), {mapping})",
     ]
-    text = "\n".join(out) + "\n"
-    for spec in specs:
-        text += "\n" + _event_class(spec) + "\n"
-    text += "\n#: Every typed event class by its name on the wire.\n"
-    text += "EVENT_CLASSES: dict[str, type[TypedEvent]] = {\n"
-    text += "".join(f'    "{s.wire}": {s.cls},\n' for s in specs)
-    text += "}\n"
-    return _drop_unused_imports(text)
+    return "\n".join(out) + "\n"
+
+
+def render_events(facts: dict[str, Any], specs: list[EventSpec]) -> str:
+    modules = _modules_of([s.cls for s in specs])
+    return _index(
+        facts,
+        what="event",
+        package="_events",
+        base="TypedEvent",
+        mapping="EVENT_CLASSES",
+        by_name={s.wire: s.cls for s in specs},
+        modules=modules,
+    )
 
 
 def _action_class(spec: ActionSpec, event_classes: dict[str, str]) -> str:
@@ -567,12 +670,12 @@ def _action_class(spec: ActionSpec, event_classes: dict[str, str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_actions(facts: dict[str, Any], specs: list[ActionSpec], events: list[EventSpec]) -> str:
+def render_action_module(facts: dict[str, Any], spec: ActionSpec, events: list[EventSpec]) -> str:
     by_wire = {s.name: s.cls for s in events}
     by_wire.update({s.wire: s.cls for s in events})
     out = [
         _header(facts),
-        '"""Typed classes of every AMI action documented by Asterisk (see the header above)."""',
+        f'"""The typed ``{spec.name}`` action (see the header above)."""',
         "",
         "from __future__ import annotations",
         "",
@@ -582,39 +685,63 @@ def render_actions(facts: dict[str, Any], specs: list[ActionSpec], events: list[
         "import attrs",
         "",
         "from ami_client._private.catalogue import _generated_events as _ev",
-        "from ami_client._private.catalogue._base import TypedAction, TypedEvent",
+        "from ami_client._private.catalogue._base import (",
+        "    TypedAction,",
+        "    TypedEvent,",
+        ")",
         "",
-        "__all__ = [",
-        *[f'    "{s.cls}",' for s in specs],
-        '    "ACTION_CLASSES",',
-        "]",
+        f'__all__ = ["{spec.cls}"]',
         "",
     ]
-    text = "\n".join(out) + "\n"
-    for spec in specs:
-        text += "\n" + _action_class(spec, by_wire) + "\n"
-    text += "\n#: Every typed action class by its name.\n"
-    text += "ACTION_CLASSES: dict[str, type[TypedAction]] = {\n"
-    text += "".join(f'    "{s.name}": {s.cls},\n' for s in specs)
-    text += "}\n"
-    return _drop_unused_imports(text)
+    text = "\n".join(out) + "\n\n" + _action_class(spec, by_wire)
+    text = _drop_unused_imports(text)
+    if "_ev." not in text:
+        text = text.replace(
+            "from ami_client._private.catalogue import _generated_events as _ev\n", ""
+        )
+    return text
+
+
+def render_actions(facts: dict[str, Any], specs: list[ActionSpec]) -> str:
+    return _index(
+        facts,
+        what="action",
+        package="_actions",
+        base="TypedAction",
+        mapping="ACTION_CLASSES",
+        by_name={s.name: s.cls for s in specs},
+        modules=_modules_of([s.cls for s in specs]),
+    )
 
 
 def _drop_unused_imports(text: str) -> str:
+    """Drop the names imported before ``__all__`` that the rest of the module does not use,
+    and the import statements left empty."""
     head, sep, body = text.partition("\n__all__ = [")
-    kept = []
+
+    def used(name: str) -> bool:
+        return re.search(rf"\b{name}\b", body) is not None
+
+    kept: list[str] = []
+    opened = 0  # index in kept of the open `from ... import (` line
     for line in head.split("\n"):
-        m = re.fullmatch(r"    (\w+),", line)
-        if m and not re.search(rf"\b{m.group(1)}\b", body):
+        if line.endswith(" import ("):
+            opened = len(kept)
+        elif m := re.fullmatch(r"    (\w+),", line):
+            if not used(m.group(1)):
+                continue
+        elif line == ")" and len(kept) == opened + 1:
+            kept.pop()  # every name of the statement dropped: the statement too
             continue
+        elif line.startswith("from __future__"):
+            pass
+        elif m := re.fullmatch(r"(from [\w.]+ import )(\w+(?:, \w+)*)", line):
+            names = [n for n in m.group(2).split(", ") if used(n)]
+            if not names:
+                continue
+            line = m.group(1) + ", ".join(names)
         kept.append(line)
-    head = "\n".join(kept)
-    if not re.search(r"\bSequence\b", body):
-        head = head.replace(
-            "from collections.abc import Mapping, Sequence", "from collections.abc import Mapping"
-        )
-    if not re.search(r"\bMapping\b", body):
-        head = head.replace("from collections.abc import Mapping\n", "")
+    head = re.sub(r"\n\n\n+", "\n\n", "\n".join(kept))
     return head + sep + body
 
 
@@ -622,10 +749,29 @@ def render(facts: dict[str, Any]) -> dict[Path, str]:
     """Every generated file and its text."""
     events = build_events(facts)
     actions = build_actions(facts, events)
-    return {
+    outputs = {
         EVENTS_FILE: render_events(facts, events),
-        ACTIONS_FILE: render_actions(facts, actions, events),
+        ACTIONS_FILE: render_actions(facts, actions),
+        EVENTS_DIR / "__init__.py": _package_init(facts, "event"),
+        ACTIONS_DIR / "__init__.py": _package_init(facts, "action"),
     }
+    for spec in events:
+        outputs[EVENTS_DIR / f"{module_name(spec.cls)}.py"] = render_event_module(facts, spec)
+    for action in actions:
+        path = ACTIONS_DIR / f"{module_name(action.cls)}.py"
+        outputs[path] = render_action_module(facts, action, events)
+    return outputs
+
+
+def _extra_files(outputs: dict[Path, str]) -> list[Path]:
+    """Modules in the generated packages that this run does not write (left by an older run)."""
+    return sorted(
+        path
+        for folder in (EVENTS_DIR, ACTIONS_DIR)
+        if folder.is_dir()
+        for path in folder.glob("*.py")
+        if path not in outputs
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -641,13 +787,20 @@ def main(argv: list[str] | None = None) -> int:
         for path, text in outputs.items()
         if not path.exists() or path.read_text(encoding="utf-8") != text
     ]
+    extra = _extra_files(outputs)
     if args.check:
         for path in stale:
             print(f"stale: {path.relative_to(REPO)} (run: nox -s regen)", file=sys.stderr)
-        return 1 if stale else 0
+        for path in extra:
+            print(f"not generated: {path.relative_to(REPO)} (run: nox -s regen)", file=sys.stderr)
+        return 1 if stale or extra else 0
     for path in stale:
+        path.parent.mkdir(exist_ok=True)
         path.write_text(outputs[path], encoding="utf-8")
         print(f"wrote {path.relative_to(REPO)}", file=sys.stderr)
+    for path in extra:
+        path.unlink()
+        print(f"deleted {path.relative_to(REPO)}", file=sys.stderr)
     return 0
 
 

@@ -11,10 +11,11 @@ from ami_client._private.parser import DeferredEvent
 
 __all__ = ["EVENT_CLASSES", "from_deferred", "from_message"]
 
-_by_name: Final = EVENT_CLASSES.get
+# The classes imported so far, by exact name: the fast path (see _class_of for the others).
+_by_name: Final = EVENT_CLASSES.loaded.get
 # AMI keys are case-insensitive and Asterisk's spellings drift between versions and the
-# documentation (`NewExten` / `Newexten`); the exact name is the fast path.
-_by_lower: Final = {name.lower(): cls for name, cls in EVENT_CLASSES.items()}.get
+# documentation (`NewExten` / `Newexten`).
+_by_lower: Final = {name.lower(): name for name in EVENT_CLASSES}.get
 _get_event: Final = dict.get
 _new: Final = object.__new__
 _set_message: Final = TypedEvent.__dict__["message"].__set__
@@ -30,8 +31,7 @@ def from_message(message: Event) -> TypedEvent:
     name = _get_event(message, "Event")
     cls = _by_name(name) if name is not None else None
     if cls is None:
-        name = message.get("Event")
-        cls = _by_lower(name.lower(), GenericEvent) if name else GenericEvent
+        cls = _class_of(message.get("Event"))
     event: TypedEvent = _new(cls)
     _set_message(event, message)
     _set_deferred(event, None)
@@ -41,10 +41,20 @@ def from_message(message: Event) -> TypedEvent:
 def from_deferred(deferred: DeferredEvent) -> TypedEvent:
     """The typed view of an event the parser deferred: what :func:`from_message` gives for
     its message, with the fields read only when asked for (see ``DeferredEvent``)."""
-    name = deferred.name
-    cls = _by_name(name)
+    cls = _by_name(deferred.name)
     if cls is None:
-        cls = _by_lower(name.lower(), GenericEvent) if name else GenericEvent
+        cls = _class_of(deferred.name)
     event: TypedEvent = _new(cls)
     _set_deferred(event, deferred)
     return event
+
+
+def _class_of(name: str | None) -> type[TypedEvent]:
+    """The class of events called ``name``, the first time (its class is imported then), in
+    another casing than Asterisk's, or unknown (:class:`GenericEvent`)."""
+    if not name:
+        return GenericEvent
+    if name in EVENT_CLASSES:
+        return EVENT_CLASSES[name]
+    documented = _by_lower(name.lower())
+    return GenericEvent if documented is None else EVENT_CLASSES[documented]
