@@ -61,12 +61,15 @@ class LimitExceeded(RemoteProtocolError):
     Attributes:
         limit: The name of the limit (a field of :class:`~ami_client.Limits`).
         value: The configured value of that limit.
+        peer: Who broke it: always ``"server"`` in the client; ``"client"`` in the
+            simulator of :mod:`ami_client.testing`, which parses what clients send.
     """
 
-    def __init__(self, limit: str, value: int) -> None:
-        super().__init__(f"server exceeded {limit}={value}")
+    def __init__(self, limit: str, value: int, *, peer: str = "server") -> None:
+        super().__init__(f"{peer} exceeded {limit}={value}")
         self.limit = limit
         self.value = value
+        self.peer = peer
 
 
 class AMIConnectionError(AMIError):

@@ -138,6 +138,28 @@ async def test_unparsable_input_ends_that_session_only() -> None:
         await other.aclose()
 
 
+async def test_a_client_breaking_a_limit_is_named_as_the_culprit() -> None:
+    # The simulator parses what a client sends with the client's own Parser: its
+    # LimitExceeded must blame the client, not "the server" (the client-side wording).
+    async with Simulator() as sim:
+        d = await Driver.tcp(*await sim.listen())
+        await d.stream.send(b"Action: Ping\r\nX: " + b"y" * 70_000 + b"\r\n\r\n")
+        with anyio.fail_after(5):
+            while await d.next() is not None:
+                pass
+        await d.aclose()
+        [(_, exc)] = sim.protocol_errors
+        assert isinstance(exc, LimitExceeded)
+        assert str(exc) == "client exceeded max_line_length=65536"
+        assert (exc.limit, exc.value, exc.peer) == ("max_line_length", 65536, "client")
+
+
+def test_limit_exceeded_blames_the_server_by_default() -> None:
+    # What client users see is unchanged.
+    exc = LimitExceeded("max_fields", 4)
+    assert (str(exc), exc.peer) == ("server exceeded max_fields=4", "server")
+
+
 async def test_nothing_is_written_after_logoff() -> None:
     async with Simulator() as sim:
         d = await _connect(sim)

@@ -19,6 +19,7 @@ import attrs
 from ami_client._private.errors import RemoteProtocolError
 from ami_client._private.message import Message
 from ami_client._private.parser import Parser
+from ami_client._private.simulator.session import client_error
 
 __all__ = ["Transcript"]
 
@@ -80,7 +81,7 @@ class Transcript:
                 await stream.send(rewrite(self.data[pos:]))
         except RemoteProtocolError as exc:
             if protocol_errors is not None:
-                protocol_errors.append(exc)
+                protocol_errors.append(client_error(exc))
         except (anyio.BrokenResourceError, anyio.ClosedResourceError):
             pass  # the client went away while we were sending
         return received

@@ -14,7 +14,7 @@ import anyio
 import anyio.abc
 import attrs
 
-from ami_client._private.errors import RemoteProtocolError
+from ami_client._private.errors import LimitExceeded, RemoteProtocolError
 from ami_client._private.message import Message, Response
 from ami_client._private.parser import Parser
 from ami_client._private.serializer import serialize_message
@@ -25,7 +25,7 @@ from ami_client._private.simulator.permissions import ALL_CLASSES, classes_of_pr
 if TYPE_CHECKING:
     from ami_client._private.simulator.server import Simulator
 
-__all__ = ["ReceivedAction", "Session"]
+__all__ = ["ReceivedAction", "Session", "client_error"]
 
 _CLOSE = object()
 
@@ -152,7 +152,7 @@ class Session:
             try:
                 items = parser.next_events()
             except RemoteProtocolError as exc:
-                self.sim.protocol_errors.append((self.id, exc))
+                self.sim.protocol_errors.append((self.id, client_error(exc)))
                 return
             for item in items:
                 # Only messages: no banner is expected and EOF is never fed to the parser.
@@ -162,6 +162,14 @@ class Session:
                     return
 
     # ---- helpers for action handlers ---------------------------------------------------
+
+
+def client_error(exc: RemoteProtocolError) -> RemoteProtocolError:
+    """A parse error of what a client sent, worded for the simulator's side: the Parser's
+    :class:`LimitExceeded` says the server broke the limit, here the client did."""
+    if isinstance(exc, LimitExceeded) and exc.peer != "client":
+        return LimitExceeded(exc.limit, exc.value, peer="client")
+    return exc
 
 
 def response(status: str, action: Message, *fields: tuple[str, str]) -> Response:
