@@ -75,7 +75,7 @@ async def test_client_leaving_early_ends_the_replay_with_what_it_sent() -> None:
         # The Ping's recorded response never came: the replay ended at the client's EOF.
         assert not any(isinstance(m, Response) and m.get("Ping") for m in d.received)
         assert [a.name for a in sim.received_actions] == ["Login"]
-        assert sim.protocol_errors == []
+        assert not sim.protocol_errors
         await d.aclose()
 
 

@@ -195,3 +195,20 @@ async def test_ipv6_addresses_in_security_events() -> None:
         assert auth["LocalAddress"] == f"IPV6/TCP/::1/{port}"
         assert auth["RemoteAddress"].startswith("IPV6/TCP/::1/")
         await d.aclose()
+
+
+async def test_protocol_errors_keep_only_the_most_recent() -> None:
+    # A client that keeps connecting and sending garbage must not grow the simulator forever.
+    async with Simulator(max_received_actions=3) as sim:
+        host, port = await sim.listen()
+        sids = []
+        for _ in range(5):
+            d = await Driver.tcp(host, port)
+            sids.append(sim.sessions[-1].id)
+            await d.stream.send(b"Action: Ping\r\nX: " + b"y" * 70_000 + b"\r\n\r\n")
+            with anyio.fail_after(5):
+                while await d.next() is not None:
+                    pass
+            await d.aclose()
+        assert [sid for sid, _ in sim.protocol_errors] == sids[-3:]
+        assert all(isinstance(exc, LimitExceeded) for _, exc in sim.protocol_errors)

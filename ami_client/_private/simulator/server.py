@@ -78,7 +78,8 @@ class Simulator:
         version: What ``core show version`` reports.
         banner: The greeting line, without CRLF.
         max_received_actions: How many actions :attr:`received_actions` keeps, the most
-            recent (None: all of them, for a simulator that does not run for long).
+            recent (None: all of them, for a simulator that does not run for long); and
+            how many errors :attr:`protocol_errors` keeps.
     """
 
     def __init__(
@@ -118,8 +119,11 @@ class Simulator:
             maxlen=max_received_actions
         )
         self._action_waiters: list[_ActionWaiter] = []
-        #: Parse errors of incoming data, per session id.
-        self.protocol_errors: list[tuple[int, Exception]] = []
+        #: Parse errors of incoming data, per session id: the most recent (one per connection
+        #: ended for bad input, at most ``max_received_actions``), oldest first.
+        self.protocol_errors: collections.deque[tuple[int, Exception]] = collections.deque(
+            maxlen=max_received_actions
+        )
         self._sessions: dict[int, Session] = {}
         self._ids = itertools.count(1)
         self._rules: list[_Rule] = []
