@@ -393,6 +393,25 @@ exten => dtmf,1,Answer()
 exten => queue,1,Answer()
  same => n,Queue(ami-test-queue,,,,5)
  same => n,Hangup()
+
+; priority labels: Goto a label of this extension, then one of another extension; a
+; UserEvent AmiLabel at each step shows the path (Originate/Redirect may start at a label)
+exten => labels,1,Answer()
+ same => n,Goto(retry)
+ same => n,UserEvent(AmiLabel,Step: skipped)
+ same => n(retry),UserEvent(AmiLabel,Step: retry)
+ same => n,Goto(label-target,landing)
+ same => n,Hangup()
+exten => label-target,1,Answer()
+ same => n,UserEvent(AmiLabel,Step: target-start)
+ same => n(landing),UserEvent(AmiLabel,Step: landing)
+ same => n,Wait(1)
+ same => n,Hangup()
+; Goto a label the extension does not have: Goto fails, the channel hangs up
+exten => label-missing,1,Answer()
+ same => n,Goto(nowhere)
+ same => n,UserEvent(AmiLabel,Step: after-missing)
+ same => n,Hangup()
 """
 
 CONFBRIDGE_CONF = """\

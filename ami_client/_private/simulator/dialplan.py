@@ -215,4 +215,27 @@ def default_dialplan(context: str = "ami-test", variable: str = "AMI_TEST_VAR") 
     }
     for exten, steps in ext.items():
         plan.add(context, exten, steps)
+    # Priority labels (exten => labels,n(retry),...): Goto a label here, then one of another
+    # extension; Originate and Redirect can start at label-target's "landing".
+    plan.add(context, "labels", [
+        "Answer()",
+        "Goto(retry)",
+        "UserEvent(AmiLabel,Step: skipped)",
+        ("UserEvent", "AmiLabel,Step: retry", "retry"),
+        "Goto(label-target,landing)",
+        "Hangup()",
+    ])  # fmt: skip
+    plan.add(context, "label-target", [
+        "Answer()",
+        "UserEvent(AmiLabel,Step: target-start)",
+        ("UserEvent", "AmiLabel,Step: landing", "landing"),
+        "Wait(1)",
+        "Hangup()",
+    ])  # fmt: skip
+    plan.add(context, "label-missing", [
+        "Answer()",
+        "Goto(nowhere)",  # no such label: Goto fails, the channel hangs up
+        "UserEvent(AmiLabel,Step: after-missing)",
+        "Hangup()",
+    ])  # fmt: skip
     return plan
