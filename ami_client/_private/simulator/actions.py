@@ -58,6 +58,28 @@ def _need(m: Message, key: str, refusal: str) -> str:
     return value
 
 
+# What astman_get_header skips before a header's value (ast_skip_blanks: every byte < 33).
+_BLANKS: Final = "".join(map(chr, range(1, 33)))
+# What sscanf("%30d") reads at the start of a Priority header.
+_PRIORITY_NUMBER = re.compile(r"[+-]?[0-9]+")
+
+
+def _header(m: Message, key: str) -> str:
+    """``key``'s value as manager.c's astman_get_header gives it: leading blanks skipped,
+    ``""`` when the header is missing."""
+    return (m.get(key) or "").lstrip(_BLANKS)
+
+
+def _priority(sim: Simulator, text: str, context: str, exten: str) -> int | None:
+    """A Priority header as Originate and Redirect read it (manager.c): a number, whatever
+    follows its digits (sscanf ``%30d``), else a label of ``exten@context`` looked up
+    case-sensitively (ast_findlabel_extension); None for a label that is not there."""
+    number = _PRIORITY_NUMBER.match(text)
+    if number is not None:
+        return int(number.group())
+    return sim.pbx.dialplan.find_label(context, exten, text)
+
+
 def _find(sim: Simulator, name: str, refusal: str) -> Channel:
     """The channel called ``name``, or the Error answer Asterisk gives for an unknown one."""
     chan = sim.pbx.find_channel(name)
@@ -285,17 +307,23 @@ def _request_hangup(sim: Simulator, chan: Channel, cause: int) -> None:
 
 @action("Redirect")
 async def _redirect(sim: Simulator, s: Session, m: Message) -> None:
+    # Asterisk 22 wants Context, Exten and Priority, and checks the priority (a number, or a
+    # label of Exten@Context) before it looks for the channel; an invalid one is worded
+    # differently from Originate's (test_label_fidelity, test_fidelity.RESPONSES).
     name = _need(m, "Channel", "Channel not specified")
-    prio_text = m.get("Priority") or "1"
-    if not prio_text.strip().isdigit():
-        # Asterisk 22 words it differently from Originate's (test_fidelity.RESPONSES); the
-        # simulator's Redirect takes no priority labels (only Goto does), so anything but a
-        # number is refused.
+    context = _header(m, "Context")
+    if not context:
+        raise _Refuse("Context not specified")
+    exten = _header(m, "Exten")
+    if not exten:
+        raise _Refuse("Exten not specified")
+    prio_text = _header(m, "Priority")
+    if not prio_text:
+        raise _Refuse("Priority not specified")
+    priority = _priority(sim, prio_text, context, exten)
+    if priority is None or priority < 1:
         raise _Refuse("Priority is invalid")
     chan = _find(sim, name, f"Channel does not exist: {name}")
-    context = m.get("Context") or chan.context
-    exten = m.get("Exten") or chan.exten
-    priority = int(prio_text)
     if chan.bridge is not None:
         sim.pbx.bridge_leave(chan)
     sim.pbx.assign(chan, sim.pbx.pbx_job(chan, context, exten, priority))
@@ -316,14 +344,24 @@ def _parse_callerid(text: str) -> tuple[str | None, str | None]:
 @action("Originate")
 async def _originate(sim: Simulator, s: Session, m: Message) -> None:
     target = _need(m, "Channel", "Channel not specified")
-    app, exten, context = m.get("Application"), m.get("Exten"), m.get("Context")
-    prio_text = m.get("Priority")
-    # Asterisk 22 checks a given Priority first, then what an Exten needs
-    # (test_fidelity.RESPONSES); the simulator's Originate takes no priority labels (only
-    # Goto does).
-    if prio_text is not None and not prio_text.strip().isdigit():
-        raise _Refuse("Invalid priority")
-    if not app and not (exten and context and prio_text):
+    app, exten, context = m.get("Application"), _header(m, "Exten"), _header(m, "Context")
+    # Asterisk 22 reads a given Priority first (a number, or a label of Exten@Context), then
+    # wants a priority other than 0 to exist in Exten@Context, even for an Application;
+    # without one a call to an Exten is refused (test_label_fidelity, test_fidelity.RESPONSES).
+    prio_text = _header(m, "Priority")
+    priority = 0
+    if prio_text:
+        found = _priority(sim, prio_text, context, exten)
+        if found is None:
+            raise _Refuse("Invalid priority")
+        priority = found
+    if priority and not sim.pbx.dialplan.exists(context, exten, priority):
+        raise _Refuse("Extension does not exist.")
+    is_async = (m.get("Async") or "").strip().lower() in ("true", "yes", "1", "on", "y", "t")
+    # Without Async, a call to an Exten needs a priority; with Async, Asterisk starts one
+    # without (or with Priority 0) at priority 1. (It queues one without Exten or Context too,
+    # and runs it in the channel's context; the simulator refuses that.)
+    if not app and not (exten and context and (priority or is_async)):
         raise _Refuse("Originate with 'Exten' requires 'Context' and 'Priority'")
     timeout_text = (m.get("Timeout") or "30000").strip()
     timeout = int(timeout_text) / 1000 if timeout_text.isdigit() else 30.0
@@ -340,9 +378,9 @@ async def _originate(sim: Simulator, s: Session, m: Message) -> None:
     async def place() -> tuple[bool, int, Channel | None]:
         result = await sim.pbx.originate(
             target,
-            context=context,
-            exten=exten,
-            priority=int(prio_text) if prio_text and prio_text.strip().isdigit() else 1,
+            context=context or None,
+            exten=exten or None,
+            priority=max(priority, 1),
             application=app,
             data=data,
             callerid=callerid,
@@ -351,7 +389,6 @@ async def _originate(sim: Simulator, s: Session, m: Message) -> None:
         )
         return result.success, result.reason, result.channel
 
-    is_async = (m.get("Async") or "").strip().lower() in ("true", "yes", "1", "on", "y", "t")
     if not is_async:
         ok, _, _ = await place()
         if ok:

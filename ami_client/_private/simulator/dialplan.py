@@ -94,8 +94,9 @@ class Dialplan:
         """Add an extension. Priorities are numbered from 1 in order; each is ``(app, data)``,
         ``(app, data, label)`` (``exten => x,n(label),App(data)``) or an ``"App(data)"`` string.
 
-        A label names its priority for ``Goto`` in this extension only, case-sensitively (as
-        Asterisk looks it up). ``Goto`` reads a priority that starts with a number as a number,
+        A label names its priority in this extension only, case-sensitively (as Asterisk
+        looks it up), for ``Goto`` and for the ``Priority`` of the ``Originate`` and
+        ``Redirect`` actions. Each reads a priority that starts with a number as a number,
         so a label such as ``"2nd"`` cannot be reached, as on Asterisk.
 
         Raises:
