@@ -11,12 +11,15 @@ import pickle
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
 from ami_client import Event, actions, events
 from ami_client._private.catalogue import _generated_actions, _generated_events
 from ami_client._private.catalogue._lazy import LazyClasses
+
+ROOT = Path(__file__).resolve().parents[2]
 
 PRELUDE = """
 import json, sys
@@ -180,3 +183,60 @@ def test_a_star_import_gives_every_class() -> None:
     exec("from ami_client.events import *", namespace)  # noqa: S102 (fixed code)
     assert namespace["Newchannel"] is events.Newchannel
     assert len([v for v in namespace.values() if isinstance(v, type)]) >= 181
+
+
+def test_a_class_that_fails_to_import_does_not_stop_the_reader() -> None:
+    # A class module that does not import the first time an event needs it (left out of a
+    # frozen application, a package replaced under a running process, no file descriptor
+    # left...) must not end the connection from inside the reader task, failing the actions
+    # in flight: the event is delivered untyped, as GenericEvent, with all its fields.
+    script = textwrap.dedent(
+        """
+        import sys
+
+        sys.modules["ami_client._private.catalogue._events.hangup"] = None  # import fails
+
+        import anyio
+
+        from ami_client import Action
+        from ami_client.events import GenericEvent, Newchannel, TypedEvent, from_message
+        from ami_client.protocol import Event
+        from tests.client.fakeserver import connect_to, event, fake_server, response
+
+
+        async def handler(peer):
+            await peer.login()
+            ping = await peer.read_action()
+            await peer.send(
+                event("Hangup", ("Channel", "PJSIP/a-1"), ("Cause", "16")),
+                event("Newchannel", ("Channel", "PJSIP/b-1")),
+                response(ping, ("Ping", "Pong")),
+            )
+            await peer.serve_forever()
+
+
+        async def main():
+            async with fake_server(handler) as (port, _), connect_to(port) as ami:
+                async with ami.subscribe() as events:
+                    with anyio.fail_after(5):
+                        answer = await ami.send(Action("Ping"))
+                        hangup = await events.__anext__()
+                        newchannel = await events.__anext__()
+            assert answer["Ping"] == "Pong", answer
+            assert type(hangup) is GenericEvent and hangup.message["Cause"] == "16", hangup
+            assert type(newchannel) is Newchannel, newchannel
+            typed = from_message(Event([("Event", "hangup"), ("Cause", "17")]))
+            assert type(typed) is GenericEvent and isinstance(typed, TypedEvent)
+            print("ok")
+
+
+        anyio.run(main)
+        """
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, cwd=ROOT
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ok"
+    assert "ami_client._private.catalogue._events.hangup" in out.stderr  # logged, once
+    assert out.stderr.count("Traceback") == 1, out.stderr

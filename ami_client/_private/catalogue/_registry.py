@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Final
 
 from ami_client._private.catalogue._base import GenericEvent, TypedEvent
@@ -10,6 +11,8 @@ from ami_client._private.message import Event
 from ami_client._private.parser import DeferredEvent
 
 __all__ = ["EVENT_CLASSES", "from_deferred", "from_message"]
+
+logger = logging.getLogger("ami_client.events")
 
 # The classes imported so far, by exact name: the fast path (see _class_of for the others).
 _by_name: Final = EVENT_CLASSES.loaded.get
@@ -54,7 +57,27 @@ def _class_of(name: str | None) -> type[TypedEvent]:
     another casing than Asterisk's, or unknown (:class:`GenericEvent`)."""
     if not name:
         return GenericEvent
-    if name in EVENT_CLASSES:
+    if name not in EVENT_CLASSES:
+        documented = _by_lower(name.lower())
+        if documented is None:
+            return GenericEvent
+        name = documented
+    try:
         return EVENT_CLASSES[name]
-    documented = _by_lower(name.lower())
-    return GenericEvent if documented is None else EVENT_CLASSES[documented]
+    except Exception:
+        # Its module did not import (left out of a frozen application, a package replaced
+        # under a running process, no file descriptor left...). This runs in the client's
+        # reader: raising would end the connection and fail every action in flight. The
+        # event is delivered untyped, every field in it (the import is tried again next time).
+        if name not in _import_failed:
+            _import_failed.add(name)
+            logger.warning(
+                "typed class of %r events not imported; delivering them as GenericEvent",
+                name,
+                exc_info=True,
+            )
+        return GenericEvent
+
+
+# Event names whose class failed to import (logged once each).
+_import_failed: Final[set[str]] = set()
