@@ -71,6 +71,12 @@ class LimitExceeded(RemoteProtocolError):
         self.value = value
         self.peer = peer
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # Exceptions pickle (and copy) as cls(*args): args here is the message alone, which
+        # __init__ does not take. Rebuild from the attributes (multiprocessing, a logging
+        # QueueHandler, copy.copy: all pickle exceptions).
+        return (_limit_exceeded, (type(self), self.limit, self.value, self.peer), self.__dict__)
+
 
 class AMIConnectionError(AMIError):
     """The connection could not be made or is no longer usable."""
@@ -117,6 +123,10 @@ class ActionError(AMIError):
         action_id = response.action_id
         super().__init__(f"{self.message or 'action failed'} (ActionID {action_id!r})")
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # As LimitExceeded.__reduce__: rebuilt from the response, not from the message text.
+        return (type(self), (self.response,), self.__dict__)
+
 
 class PermissionDenied(ActionError):
     """The logged-in user lacks the ``write`` class authorization this action needs."""
@@ -133,6 +143,14 @@ class EventListError(ActionError):
         super().__init__(response)
         self.items = items
 
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.response, self.items), self.__dict__)
+
 
 class SubscriptionOverflow(AMIError):
     """A subscription with the ``fail`` overflow policy fell behind and was closed."""
+
+
+def _limit_exceeded(cls: type[LimitExceeded], limit: str, value: int, peer: str) -> LimitExceeded:
+    """(For unpickling) The LimitExceeded that ``LimitExceeded.__reduce__`` describes."""
+    return cls(limit, value, peer=peer)
