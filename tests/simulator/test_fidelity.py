@@ -8,6 +8,7 @@ Remaining differences are listed in docs/testing.md.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 import anyio
 import pytest
@@ -21,6 +22,7 @@ from tests.simulator.driver import Driver
 pytestmark = [pytest.mark.asterisk, pytest.mark.anyio]
 
 Scenario = Callable[[Driver], Awaitable[None]]
+_T = TypeVar("_T")
 
 
 @pytest.fixture
@@ -93,6 +95,28 @@ async def ring_originate(d: Driver) -> None:
     await _until_hangups(d, 2)
 
 
+def hangup_action(**cause: str) -> Scenario:
+    """The Hangup action (with ``cause``) on the ``;2`` of ``Local/wait`` while it runs
+    ``Wait(30)`` in the dialplan (its ``;1`` runs the Originate's Application)."""
+
+    async def scenario(d: Driver) -> None:
+        aid = await d.send("Originate", Channel="Local/wait@ami-test", Application="Wait",
+                           Data="30", Async="true")  # fmt: skip
+        with anyio.fail_after(10):
+            answered = await d.until(
+                lambda m: isinstance(m, Event) and m.name == "OriginateResponse"
+                and m.action_id == aid
+            )  # fmt: skip
+            two = answered["Channel"][:-2] + ";2"
+            while not any(e["Channel"] == two and e["Application"] == "Wait"
+                          for e in d.events("Newexten")):  # fmt: skip
+                await d.next()
+        await d.call("Hangup", Channel=two, **cause)
+        await _until_hangups(d, 2)
+
+    return scenario
+
+
 SCENARIOS: dict[str, tuple[Scenario, str]] = {
     # name: (scenario, name prefix of the call's first channel)
     "dial_short": (dial_short, "Local/dial-short@ami-test-"),
@@ -102,6 +126,8 @@ SCENARIOS: dict[str, tuple[Scenario, str]] = {
     "dial_busy": (dial_busy, "Local/dial-busy@ami-test-"),
     "dial_noanswer": (dial_noanswer, "Local/dial-noanswer@ami-test-"),
     "ring_originate": (ring_originate, "Local/ring@ami-test-"),
+    "hangup_dialplan": (hangup_action(), "Local/wait@ami-test-"),
+    "hangup_dialplan_cause": (hangup_action(Cause="17"), "Local/wait@ami-test-"),
 }
 
 
@@ -134,6 +160,26 @@ async def test_event_sequences_match(asterisk: AsteriskServer, name: str) -> Non
     assert problems == [], "\n".join(problems)
 
 
+async def _simulated_and_real(
+    asterisk: AsteriskServer, scenario: Scenario, story: Callable[[list[Message]], _T]
+) -> tuple[_T, _T]:
+    """``story`` of what ``scenario`` sent on the simulator and on the real server (a disturbed
+    real run is retried: see test_event_sequences_match)."""
+    async with Simulator(time_scale=0.05) as sim:
+        d = Driver(sim.connect_memory())
+        await d.read_banner()
+        with anyio.fail_after(30):
+            simulated = story(await run(d, scenario))
+    for attempt in range(5):
+        if attempt:
+            await anyio.sleep(1)
+        with anyio.fail_after(60):
+            real = story(await run(await Driver.tcp(asterisk.host, asterisk.ami_port), scenario))
+        if real == simulated:
+            break
+    return simulated, real
+
+
 async def test_dial_ends_before_hangups_match(asterisk: AsteriskServer) -> None:
     # Each channel's DialBegin, DialEnd and Hangup, in order: the dial's end comes before the
     # Hangup of the channel it dialled (other events of this call still differ a little:
@@ -143,19 +189,37 @@ async def test_dial_ends_before_hangups_match(asterisk: AsteriskServer) -> None:
         kept = {"DialBegin", "DialEnd", "Hangup"}
         return {key: [n for n, _ in events if n in kept] for key, events in calls.items()}
 
-    async with Simulator(time_scale=0.05) as sim:
-        d = Driver(sim.connect_memory())
-        await d.read_banner()
-        with anyio.fail_after(30):
-            simulated = story(await run(d, dial_busy))
+    simulated, real = await _simulated_and_real(asterisk, dial_busy, story)
     assert simulated["Local/dial-busy@ami-test;1"] == ["DialBegin", "DialEnd", "Hangup"]
-    for attempt in range(5):  # (a disturbed run is retried: see test_event_sequences_match)
-        if attempt:
-            await anyio.sleep(1)
-        with anyio.fail_after(60):
-            real = story(await run(await Driver.tcp(asterisk.host, asterisk.ami_port), dial_busy))
-        if real == simulated:
-            break
+    assert real == simulated
+
+
+@pytest.mark.parametrize(
+    ("cause", "expected"),
+    [
+        # No Cause: the channel's hangup cause stays 0; SoftHangupRequest's Cause is the soft
+        # hangup flag (AST_SOFTHANGUP_EXPLICIT, 16), whatever Cause the action gave.
+        ({}, {";2": [("SoftHangupRequest", "16"), ("Hangup", "0")],
+              ";1": [("HangupRequest", "0"), ("Hangup", "0")]}),
+        ({"Cause": "17"}, {";2": [("SoftHangupRequest", "16"), ("Hangup", "17")],
+                           ";1": [("HangupRequest", "17"), ("Hangup", "17")]}),
+    ],
+    ids=["no-cause", "cause-17"],
+)  # fmt: skip
+async def test_hangup_action_causes_match(
+    asterisk: AsteriskServer, cause: dict[str, str], expected: dict[str, list[tuple[str, str]]]
+) -> None:
+    # The Hangup action on a ;2 running dialplan: its SoftHangupRequest, then (its Local ;1)
+    # HangupRequest, and the Hangups, with their Causes.
+    def story(messages: list[Message]) -> dict[str, list[tuple[str, str]]]:
+        out: dict[str, list[tuple[str, str]]] = {}
+        for e in only_call(messages, "Local/wait@ami-test-", set()):
+            if isinstance(e, Event) and e.name.endswith(("HangupRequest", "Hangup")):
+                out.setdefault(e["Channel"][-2:], []).append((e.name, e["Cause"]))
+        return out
+
+    simulated, real = await _simulated_and_real(asterisk, hangup_action(**cause), story)
+    assert simulated == expected
     assert real == simulated
 
 

@@ -268,7 +268,9 @@ async def _setvar(sim: Simulator, s: Session, m: Message) -> None:
 async def _hangup(sim: Simulator, s: Session, m: Message) -> None:
     name = _need(m, "Channel", "No channel specified")
     cause_text = (m.get("Cause") or "").strip()
-    cause = int(cause_text) if cause_text.isdigit() else 16
+    # No Cause: Asterisk 22 leaves the channel's hangup cause alone (its Hangup shows 0,
+    # or 16 if it was in a bridge).
+    cause = int(cause_text) if cause_text.isdigit() else 0
     if name.startswith("/"):
         await _hangup_matching(sim, s, m, name, cause)
         return
@@ -297,12 +299,14 @@ async def _hangup_matching(sim: Simulator, s: Session, m: Message, name: str, ca
 
 
 def _request_hangup(sim: Simulator, chan: Channel, cause: int) -> None:
-    chan.hangup_cause = chan.hangup_cause or cause
+    if cause:
+        chan.hangup_cause = cause
     # Asterisk 22 sends no SoftHangupRequest for a channel the Bridge action bridged, nor
     # for an Originate's ;1 running its Application: just BridgeLeave (if bridged), Hangup
-    # (test_bridge_fidelity).
+    # (test_bridge_fidelity). For any other its Cause is the soft hangup flag
+    # (AST_SOFTHANGUP_EXPLICIT, 16), whatever Cause the action gave (test_bridge_fidelity).
     quiet = chan.after_bridge is not None or (chan.app_only and chan.in_pbx)
-    sim.pbx.request_hangup(chan, cause, announce=not quiet)
+    sim.pbx.request_hangup(chan, cause, announce=not quiet, shown=16)
 
 
 @action("Redirect")

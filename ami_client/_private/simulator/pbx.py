@@ -218,10 +218,17 @@ class Pbx:
             peer.dial_result_set.set()
 
     def request_hangup(
-        self, chan: Channel, cause: int = 16, *, queued: bool = False, announce: bool = True
+        self,
+        chan: Channel,
+        cause: int = 16,
+        *,
+        queued: bool = False,
+        announce: bool = True,
+        shown: int | None = None,
     ) -> None:
         """Ask ``chan`` to hang up: SoftHangupRequest (or HangupRequest when ``queued``;
-        nothing when not ``announce``)."""
+        nothing when not ``announce``), whose ``Cause`` is ``shown`` (default ``cause``).
+        ``cause`` 0 leaves the channel's hangup cause as it is."""
         if not chan.alive or chan.hangup_requested:
             return
         chan.hangup_requested = True
@@ -230,7 +237,7 @@ class Pbx:
             chan.hangup_cause = cause
         if announce:
             name = "HangupRequest" if queued else "SoftHangupRequest"
-            self.event(name, [*self.snap(chan), ("Cause", str(cause))])
+            self.event(name, [*self.snap(chan), ("Cause", str(cause if shown is None else shown))])
         if chan.scope is not None:
             chan.scope.cancel()
 
@@ -239,6 +246,10 @@ class Pbx:
         if not chan.alive:
             return
         chan.alive = False
+        if chan.bridge is not None:
+            # It leaves its bridge first, which gives it a cause if it has none (Asterisk 22
+            # channel_set_cause: 16), so its Local peer's HangupRequest shows 16 too.
+            chan.hangup_cause = chan.hangup_cause or 16
         peer = chan.local_peer
         if peer is not None and peer.alive and not peer.hangup_requested:
             status = chan.variables.get("DIALSTATUS")
@@ -364,8 +375,10 @@ class Pbx:
         elif name in ("echo", "bridgewait", "confbridge", "queue"):
             await anyio.sleep_forever()
         elif name == "hangup":
-            cause = int(data) if data.strip().isdigit() else 16
-            chan.hangup_cause = chan.hangup_cause or cause
+            if data.strip().isdigit():  # a cause given replaces the channel's
+                chan.hangup_cause = int(data)
+            else:
+                chan.hangup_cause = chan.hangup_cause or 16
             self.request_hangup(chan, 16)
             return True
         elif name == "set":
@@ -717,6 +730,9 @@ class Pbx:
                 self.set_var(c, "BRIDGEPEER", "")
         bridge.channels.remove(chan)
         chan.bridge = None
+        # Asterisk 22 (bridge_channel.c channel_set_cause): a channel leaving a bridge gets
+        # cause 16 unless it has one, so a later Hangup without a Cause shows 16.
+        chan.hangup_cause = chan.hangup_cause or 16
         self.event("BridgeLeave", [*bridge.snapshot(), *self.snap(chan)])
         return bridge
 
