@@ -535,12 +535,14 @@ async def _bridge(sim: Simulator, s: Session, m: Message) -> None:
     bridge = sim.pbx.create_bridge()
     for chan in (c1, c2):
         sim.pbx.answer(chan)
-        if chan.after_bridge is None and chan.in_pbx and not chan.app_only:
-            # Asterisk 22 (action_bridge) saves where a channel running dialplan goes on
-            # after the bridge: its next priority, which BridgeEnter already shows
-            # ("Priority: 3" for a channel in Wait at priority 2, test_bridge_fidelity).
-            # (A channel outside any dialplan still hangs up then: not checked yet.)
-            chan.priority += 1
+        if chan.after_bridge is None:
+            # Asterisk 22 (action_bridge) saves where the channel goes on in the dialplan
+            # after the bridge: for one running dialplan its next priority, which
+            # BridgeEnter already shows ("Priority: 3" for a channel in Wait at priority
+            # 2); one outside any dialplan (an Originate's ;1 running its Application)
+            # starts its own context/extension/priority, 1 for that ;1 (test_bridge_fidelity).
+            if chan.in_pbx and not chan.app_only:
+                chan.priority += 1
             chan.after_bridge = (chan.context, chan.exten, chan.priority)
         sim.pbx.bridge_enter(bridge, chan)
 
@@ -564,20 +566,7 @@ async def _blind_transfer(sim: Simulator, s: Session, m: Message) -> None:
         return
     other = next(c for c in bridge.channels if c is not chan)
     await _ack(sim, s, m, "Transfer succeeded")
-    sim.pbx.event(
-        "BlindTransfer",
-        [
-            ("Result", "Success"),
-            *sim.pbx.snap(chan, "Transferer"),
-            *bridge.snapshot(),
-            *sim.pbx.snap(other, "Transferee"),
-            ("IsExternal", "No"),
-            ("Context", context),
-            ("Extension", exten),
-        ],
-    )
-    sim.pbx.bridge_leave(other)
-    sim.pbx.assign(other, sim.pbx.pbx_job(other, context, exten, 1))
+    sim.pbx.blind_transfer(chan, other, context, exten)
 
 
 # ---- CLI --------------------------------------------------------------------------------

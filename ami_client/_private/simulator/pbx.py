@@ -691,6 +691,11 @@ class Pbx:
         self.bridge_enter(bridge, one)
         self.bridge_enter(bridge, chan)
         await bridge.destroyed.wait()
+        if chan.goto is not None:
+            # Blind-transferred out of the bridge: Dial ends with DIALSTATUS only and the
+            # caller goes on where the transfer sent it (Asterisk 22, test_bridge_fidelity).
+            self.set_var(chan, "DIALSTATUS", "ANSWER")
+            return False
         now = time.monotonic()
         for name, secs in (("ANSWEREDTIME", now - answered), ("DIALEDTIME", now - started)):
             self.set_var(chan, name, str(int(secs)))
@@ -742,6 +747,61 @@ class Pbx:
         bridge = self._bridge_leave(chan, clear_peer=True)
         if bridge is not None:
             self._dissolve_if_alone(bridge)
+
+    def blind_transfer(
+        self, transferer: Channel, transferee: Channel, context: str, exten: str
+    ) -> None:
+        """A blind transfer in a two-party bridge, as Asterisk 22 shows it (test_bridge_fidelity):
+        the transferer is taken off hold (Unhold), both get BLINDTRANSFER (the other's name) and
+        lose BRIDGEPEER; then the BlindTransfer event; the transferee is sent to ``exten`` (a
+        Newexten at priority 1 while still in the bridge) and goes on at priority 2 once out of
+        it; the transferer leaves the bridge too: Dial's caller ends its Dial, another hangs up
+        (without a SoftHangupRequest) unless it has somewhere to go on. Only the transferer's
+        BlindTransfer and BridgeLeave come in either order on Asterisk."""
+        bridge = transferer.bridge
+        assert bridge is not None
+        self.event("Unhold", self.snap(transferer))
+        self.set_var(transferee, "BLINDTRANSFER", transferer.name)
+        self.set_var(transferer, "BLINDTRANSFER", transferee.name)
+        for c in (transferer, transferee):
+            self.set_var(c, "BRIDGEPEER", "")
+        self.event(
+            "BlindTransfer",
+            [
+                ("Result", "Success"),
+                *self.snap(transferer, "Transferer"),
+                *self.snap(transferee, "Transferee"),
+                *bridge.snapshot(),
+                ("IsExternal", "No"),
+                ("Context", context),
+                ("Extension", exten),
+            ],
+        )
+        transferee.context, transferee.exten, transferee.priority = context, exten, 1
+        self.event(
+            "Newexten",
+            [*self.snap(transferee), ("Extension", exten), ("Application", transferee.application),
+             ("AppData", transferee.appdata)],
+        )  # fmt: skip
+        in_dial = {
+            c: c.in_pbx and c.application.lower() == "dial" for c in (transferer, transferee)
+        }
+        if in_dial[transferee]:
+            transferee.goto = (context, exten, 2)  # where its Dial returns to
+            transferee.after_bridge = None
+        else:
+            transferee.after_bridge = (context, exten, 2)
+        for c in (transferee, transferer):
+            self._bridge_leave(c, clear_peer=False)
+        self._dissolve_if_alone(bridge)  # empty now: BridgeDestroy; a Dial in it returns
+        for c in (transferee, transferer):
+            after, c.after_bridge = c.after_bridge, None
+            if in_dial[c] or not c.alive:
+                continue
+            if after is not None:
+                self.assign(c, self.pbx_job(c, *after))
+            else:
+                self.request_hangup(c, 16, announce=False)
 
     def _dissolve_if_alone(self, bridge: Bridge) -> None:
         if len(bridge.channels) > 1 or bridge.destroyed.is_set():

@@ -80,6 +80,7 @@ EVENT_CLASSES: Final[dict[str, str]] = {
     "Hangup": "call",
     "OriginateResponse": "call",
     "BlindTransfer": "call",
+    "Unhold": "call",
     "UserEvent": "user",
 }
 
