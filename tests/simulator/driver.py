@@ -53,6 +53,17 @@ class Driver:
             while True:
                 await self.next()
 
+    async def until_hung_up(self, channel_prefix: str, count: int) -> None:
+        """Read until ``count`` Hangup events of channels named ``channel_prefix...`` came
+        (both halves of a Local call: ``Local/<exten>@<context>``, 2), within 5 seconds."""
+
+        def hung_up() -> int:
+            return sum(1 for e in self.events("Hangup") if e["Channel"].startswith(channel_prefix))
+
+        with anyio.fail_after(5):
+            while hung_up() < count:
+                await self.next()
+
     async def logoff(self) -> None:
         """Log off and close."""
         await self.call("Logoff")

@@ -4,7 +4,6 @@ and the channel hangs up. ``+N``/``-N`` move relative to the current priority.""
 
 from __future__ import annotations
 
-import anyio
 import pytest
 
 from ami_client.protocol import Event
@@ -54,13 +53,7 @@ async def _call(exten: str) -> list[Event]:
         await d.login()
         await d.call("Originate", Channel=f"Local/{exten}@t", Application="Wait", Data="30",
                      Async="true")  # fmt: skip
-
-        def pair_hangups() -> int:
-            return sum(1 for e in d.events("Hangup") if e["Channel"].startswith(f"Local/{exten}@"))
-
-        with anyio.fail_after(5):
-            while pair_hangups() < 2:
-                await d.next()
+        await d.until_hung_up(f"Local/{exten}@", 2)
         await d.logoff()
     return d.events()
 

@@ -3,7 +3,6 @@ makes the channel do, seen in its events."""
 
 from __future__ import annotations
 
-import anyio
 import pytest
 
 from ami_client.protocol import Event
@@ -42,13 +41,7 @@ async def _call(exten: str) -> list[Event]:
         await d.call("Setvar", Variable="SIM_GLOBAL", Value="g1")
         await d.call("Originate", Channel=f"Local/{exten}@t", Application="Wait", Data="30",
                      Async="true")  # fmt: skip
-
-        def pair_hangups() -> int:
-            return sum(1 for e in d.events("Hangup") if e["Channel"].startswith(f"Local/{exten}@"))
-
-        with anyio.fail_after(5):
-            while pair_hangups() < 2:
-                await d.next()
+        await d.until_hung_up(f"Local/{exten}@", 2)
         await d.call("Ping")
         await d.aclose()
     return d.events()
