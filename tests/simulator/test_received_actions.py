@@ -63,6 +63,22 @@ async def test_only_the_newest_actions_are_kept() -> None:
         await d.logoff()
 
 
+async def test_the_records_still_read_like_lists() -> None:
+    # They were lists: assertions written against them (slices, `== []`) keep working.
+    async with Simulator(max_received_actions=50) as sim:
+        d = await _admin(sim)
+        ids = await _pings(d, 10)
+        last = sim.received_actions[-3:]
+        assert isinstance(last, list)
+        assert [a.message.action_id for a in last] == ids[-3:]
+        assert sim.received_actions[1:3] == list(sim.received_actions)[1:3]
+        assert sim.received_actions == list(sim.received_actions)
+        assert sim.received_actions != []
+        assert sim.protocol_errors == []
+        assert not sim.protocol_errors != []  # noqa: SIM202 (the operator itself is tested)
+        await d.logoff()
+
+
 async def test_wait_for_action_counts_past_the_bound() -> None:
     # A wait counts every action that arrives while it waits, even those the bound dropped.
     async with Simulator(max_received_actions=5) as sim:

@@ -8,7 +8,7 @@ import itertools
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, SupportsIndex, TypeVar, overload
 
 import anyio
 import anyio.abc
@@ -55,6 +55,34 @@ class _ActionWaiter:
             if self.remaining == 0:
                 self.message = action.message
                 self.done.set()
+
+
+_T = TypeVar("_T")
+
+
+class History(collections.deque[_T], Generic[_T]):
+    """A bounded record, oldest first: a :class:`collections.deque` that also reads like the
+    list it used to be (``received_actions[-3:]``, ``protocol_errors == []``), so assertions
+    written against a list keep working."""
+
+    @overload
+    def __getitem__(self, index: SupportsIndex) -> _T: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[_T]: ...
+    def __getitem__(self, index: SupportsIndex | slice) -> _T | list[_T]:
+        if isinstance(index, slice):
+            return list(self)[index]
+        return super().__getitem__(index)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, list):
+            return list(self) == other
+        return super().__eq__(other)
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    __hash__ = None  # (mutable, as a deque)
 
 
 class Simulator:
@@ -115,15 +143,11 @@ class Simulator:
         self.started_wall = time.time()
         #: The most recent actions received (at most ``max_received_actions``), oldest first,
         #: for assertions; ``received_actions.clear()`` empties it.
-        self.received_actions: collections.deque[ReceivedAction] = collections.deque(
-            maxlen=max_received_actions
-        )
+        self.received_actions: History[ReceivedAction] = History(maxlen=max_received_actions)
         self._action_waiters: list[_ActionWaiter] = []
         #: Parse errors of incoming data, per session id: the most recent (one per connection
         #: ended for bad input, at most ``max_received_actions``), oldest first.
-        self.protocol_errors: collections.deque[tuple[int, Exception]] = collections.deque(
-            maxlen=max_received_actions
-        )
+        self.protocol_errors: History[tuple[int, Exception]] = History(maxlen=max_received_actions)
         self._sessions: dict[int, Session] = {}
         self._ids = itertools.count(1)
         self._rules: list[_Rule] = []
