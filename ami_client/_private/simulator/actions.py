@@ -14,6 +14,7 @@ import anyio
 from ami_client._private.message import Event, Message
 from ami_client._private.simulator.auth import check_login, make_challenge
 from ami_client._private.simulator.channels import Channel
+from ami_client._private.simulator.dialplan import leading_number
 from ami_client._private.simulator.eventfilter import (
     EventFilter,
     FilterSyntaxError,
@@ -60,8 +61,6 @@ def _need(m: Message, key: str, refusal: str) -> str:
 
 # What astman_get_header skips before a header's value (ast_skip_blanks: every byte < 33).
 _BLANKS: Final = "".join(map(chr, range(1, 33)))
-# What sscanf("%30d") reads at the start of a Priority header.
-_PRIORITY_NUMBER = re.compile(r"[+-]?[0-9]+")
 
 
 def _header(m: Message, key: str) -> str:
@@ -74,9 +73,9 @@ def _priority(sim: Simulator, text: str, context: str, exten: str) -> int | None
     """A Priority header as Originate and Redirect read it (manager.c): a number, whatever
     follows its digits (sscanf ``%30d``), else a label of ``exten@context`` looked up
     case-sensitively (ast_findlabel_extension); None for a label that is not there."""
-    number = _PRIORITY_NUMBER.match(text)
+    number = leading_number(text)
     if number is not None:
-        return int(number.group())
+        return number
     return sim.pbx.dialplan.find_label(context, exten, text)
 
 

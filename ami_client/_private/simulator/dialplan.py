@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 
 import attrs
 
-__all__ = ["Dialplan", "default_dialplan", "substitute"]
+__all__ = ["Dialplan", "default_dialplan", "leading_number", "substitute"]
 
 Priority = tuple[str, str]  # (application, data)
 LabelledPriority = tuple[str, str, str]  # (application, data, label)
@@ -157,6 +157,18 @@ class Dialplan:
 
     def extensions(self, context: str) -> list[str]:
         return list(self._exact.get(context, {}))
+
+
+# What sscanf("%30d") reads at the start of a priority, as Goto (pbx_parseable_goto) and the
+# Originate and Redirect actions (manager.c) read one.
+_NUMBER = re.compile(r"[+-]?[0-9]+")
+
+
+def leading_number(text: str) -> int | None:
+    """The number ``text`` starts with (whatever follows its digits), or None: then it is a
+    priority label."""
+    found = _NUMBER.match(text)
+    return None if found is None else int(found.group())
 
 
 _VAR = re.compile(r"\$\{([A-Za-z0-9_()]+)(?::(-?\d+)(?::(-?\d+))?)?\}")

@@ -9,7 +9,6 @@ as they would, while each channel's own sequence follows Asterisk's.
 from __future__ import annotations
 
 import math
-import re
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any
@@ -20,7 +19,7 @@ import attrs
 
 from ami_client._private.message import Event
 from ami_client._private.simulator.channels import CAUSE_TEXT, UNKNOWN, Bridge, Channel, Fields
-from ami_client._private.simulator.dialplan import Dialplan, substitute
+from ami_client._private.simulator.dialplan import Dialplan, leading_number, substitute
 from ami_client._private.simulator.permissions import EVENT_CLASSES, privilege_text
 
 __all__ = ["OriginateResult", "Pbx"]
@@ -43,9 +42,6 @@ _DIAL_VARS = (
 )
 # OriginateResponse ``Reason`` codes (AST_CONTROL_*: 0 failure, 1 hangup, 3 no answer, 4 answer,
 # 5 busy, 8 congestion).
-# What sscanf("%30d") reads at the start of a Goto priority (the arguments are stripped).
-_GOTO_NUMBER = re.compile(r"[+-]?[0-9]+")
-
 _REASON = {"ANSWER": 4, "BUSY": 5, "CONGESTION": 8, "NOANSWER": 3, "CANCEL": 1, "CHANUNAVAIL": 0}
 
 
@@ -428,9 +424,9 @@ class Pbx:
         sign = 0
         if pri[:1] in ("+", "-"):
             sign, pri = (1 if pri[0] == "+" else -1), pri[1:]
-        number = _GOTO_NUMBER.match(pri)  # sscanf("%30d"): a number, whatever follows it
+        number = leading_number(pri)
         if number is not None:
-            priority = int(number.group())
+            priority = number
             if sign:
                 priority = chan.priority + sign * priority
         else:
