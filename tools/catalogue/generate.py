@@ -420,10 +420,6 @@ def _tuple(items: list[str], indent: str, prefix: str) -> str:
     return f"{prefix}(\n{body}{indent})"
 
 
-def _doc_line(text: str) -> str:
-    return f'    """{text}'
-
-
 def _event_class(spec: EventSpec) -> str:
     privilege = ", ".join(spec.privilege) or "none documented"
     since = ", ".join(spec.since) or "not documented"
