@@ -482,6 +482,10 @@ class AMIClient:
         self._subscriptions: tuple[Subscription[Any], ...] = ()
         self._watchers: Broadcast[ConnectionState] = Broadcast()
         self._session_actions: list[Action] = []  # Events/Filter to re-apply after reconnecting
+        # Called (synchronously) once a reconnect is complete, before the state turns
+        # CONNECTED: after every event of the old session was dispatched, so a hook that
+        # offers a marker to a subscription puts it behind them (track() does).
+        self._reconnected_hooks: list[Callable[[], None]] = []
         self._lower_names: dict[str, str] = {}
         self._events_received = 0
         self._late_responses = 0
@@ -738,6 +742,8 @@ class AMIClient:
                     if link.failure is None:
                         self._link = link
                         self._reconnects += 1
+                        for hook in tuple(self._reconnected_hooks):
+                            hook()
                         self._set_state(ConnectionState.CONNECTED)
                 await link.finished.wait()
                 tg.cancel_scope.cancel()

@@ -252,6 +252,43 @@ async def test_overflowing_subscription_reports_the_loss_and_reseeds() -> None:
             assert gone == [("ghost", "stale")]
 
 
+@pytest.mark.parametrize("mask", [True, ["call"]])
+async def test_reconnect_reseeds_once_whatever_the_events_mask(mask: Any) -> None:
+    # Channels that end while the link is down must go from the tracker once it is back.
+    # FullyBooted, Asterisk's sign of a new session, is a `system` class event: a session with
+    # events=["call"] (or a user whose read= lacks system) never gets it, and the tracker
+    # kept the ended channels for good. The client now tells the tracker about a reconnect.
+    async with Simulator(time_scale=0.05) as sim:
+        host, port = await sim.listen()
+        policy = ami_client.ReconnectPolicy(initial_delay=0.05, jitter=0)
+        async with (
+            ami_client.connect(
+                host, port, username="admin", secret=SECRET, events=mask, reconnect=policy
+            ) as ami,
+            ami_client.track(ami) as tracker,
+            ami_client.connect(
+                host, port, username="filtered", secret="ami-filtered-secret"
+            ) as other,
+        ):
+            with anyio.fail_after(10):
+                await ami.originate(
+                    Action("Originate", Channel="Local/wait@ami-test", Context="ami-test",
+                           Exten="wait", Priority="1")
+                )  # fmt: skip
+                await tracker.wait_until(lambda s: len(s.channels) == 2)
+                admin = sim.users.pop("admin")  # the client cannot log in again for now
+                sim.cut_connections(next(s for s in sim.sessions if s.username == "admin"))
+                await other.send(Action("Command", Command="channel request hangup all"))
+                while (await other.collect(Action("CoreShowChannels"))).items:  # noqa: ASYNC110
+                    await anyio.sleep(0.01)
+                sim.users["admin"] = admin
+                await tracker.wait_until(lambda s: not s.channels)
+                assert tracker.statistics().violations == {}
+                await anyio.sleep(0.2)  # a second seeding would have started by now
+            assert tracker.statistics().syncs == 2
+            assert len(sim.actions("CoreShowChannels")) == 2 + 1  # (+1: the other client's)
+
+
 async def test_lost_connection_ends_waits_with_connection_lost() -> None:
     async with Simulator(time_scale=0.05) as sim:
         host, port = await sim.listen()

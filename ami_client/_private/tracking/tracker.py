@@ -4,9 +4,10 @@
 sends actions through a callable -- so it runs as well over a recorded transcript as over a
 live connection. :func:`track` wires it to an :class:`~ami_client.AMIClient`.
 
-Seeding happens when the tracker starts, whenever the stream shows a new AMI session (the
-``FullyBooted`` event Asterisk sends every session right after login: a reconnect), and when
-the stream reports lost events. Everything that can fail in the background is logged and
+Seeding happens when the tracker starts, whenever the stream shows a new AMI session (a
+reconnect: :func:`track` has the client mark it; a bare :class:`Tracker` goes by the
+``FullyBooted`` event Asterisk sends every session right after login), and when the stream
+reports lost events. Everything that can fail in the background is logged and
 reported as a violation; nothing raises into the caller's task group.
 """
 
@@ -16,6 +17,7 @@ import itertools
 import logging
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from functools import partial
 from types import TracebackType
 from typing import Any, Final
 
@@ -62,6 +64,17 @@ class _EventsLost:
 EVENTS_LOST: Final = _EventsLost()
 
 
+class _NewSession:
+    """Put into the stream of :func:`track` where the client reconnected: a new AMI session,
+    which knows nothing of what happened while the link was down."""
+
+    def __repr__(self) -> str:
+        return "NEW_SESSION"
+
+
+_NEW_SESSION: Final = _NewSession()
+
+
 @attrs.frozen(kw_only=True)
 class TrackerStatistics:
     """Counters of a tracker, right now."""
@@ -99,7 +112,7 @@ class Tracker:
 
     def __init__(
         self,
-        events: AsyncIterable[TypedEvent | Event | _EventsLost],
+        events: AsyncIterable[TypedEvent | Event | _EventsLost | _NewSession],
         send: SendAction | None = None,
         *,
         history: int = 0,
@@ -119,6 +132,11 @@ class Tracker:
         self._error: BaseException | None = None
         self._watchers: Broadcast[Change] = Broadcast()
         self._hangups: dict[str, list[Channel]] = {}
+        # Whether a FullyBooted event (a new session) re-seeds. track() turns it off: the
+        # client tells it about reconnects itself, which does not depend on the session
+        # receiving FullyBooted (a `system` class event, which an Events mask such as
+        # ["call"] or a user's read= may exclude).
+        self._reseed_on_fully_booted = True
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -172,6 +190,9 @@ class Tracker:
                     self.reducer.violation("events-lost", "the event source lost events")
                     self.resync()
                     continue
+                if item is _NEW_SESSION:
+                    self.resync()
+                    continue
                 event = item if isinstance(item, TypedEvent) else from_message(item)  # type: ignore[arg-type]
                 try:
                     changes = feed(event)
@@ -183,7 +204,11 @@ class Tracker:
                     self._publish(changes)
                 elif self._sync_running and not self.reducer.syncing:
                     self._wake()  # a seeding completed without changing anything
-                if self._syncs and event.message.get("Event") == "FullyBooted":
+                if (
+                    self._reseed_on_fully_booted
+                    and self._syncs
+                    and event.message.get("Event") == "FullyBooted"
+                ):
                     # A new AMI session (Asterisk sends it right after each login): we were
                     # reconnected and missed what happened meanwhile.
                     self.resync()
@@ -428,8 +453,19 @@ async def track(
         AMIConnectionError: entering, when the connection ends (or stays down) before the
             first seeding completes.
     """
-    async with (
-        ami.subscribe(buffer=buffer, overflow=Overflow.DROP_OLDEST) as sub,
-        Tracker(_watched(sub), ami.send, history=history, on_violation=on_violation) as tracker,
-    ):
-        yield tracker
+    async with ami.subscribe(buffer=buffer, overflow=Overflow.DROP_OLDEST) as sub:
+        tracker = Tracker(_watched(sub), ami.send, history=history, on_violation=on_violation)
+        # Re-seed after each reconnect, told by the client itself (in the event stream, behind
+        # the old session's events): FullyBooted, the other sign of a new session, is a
+        # `system` class event that a session with events=["call"] never receives.
+        hooks: list[Callable[[], None]] | None = getattr(ami, "_reconnected_hooks", None)
+        hook = partial(sub._offer, _NEW_SESSION)
+        if hooks is not None:
+            tracker._reseed_on_fully_booted = False
+            hooks.append(hook)
+        try:
+            async with tracker:
+                yield tracker
+        finally:
+            if hooks is not None:
+                hooks.remove(hook)
