@@ -302,10 +302,32 @@ def _request_hangup(sim: Simulator, chan: Channel, cause: int) -> None:
         chan.hangup_cause = cause
     # Asterisk 22 sends no SoftHangupRequest for a channel the Bridge action bridged, nor
     # for an Originate's ;1 running its Application: just BridgeLeave (if bridged), Hangup
-    # (test_bridge_fidelity). For any other its Cause is the soft hangup flag
-    # (AST_SOFTHANGUP_EXPLICIT, 16), whatever Cause the action gave (test_bridge_fidelity).
-    quiet = chan.after_bridge is not None or (chan.app_only and chan.in_pbx)
-    sim.pbx.request_hangup(chan, cause, announce=not quiet, shown=16)
+    # (test_bridge_fidelity). For any other its Cause is 16, whatever Cause the action gave
+    # (test_bridge_fidelity): the soft hangup flag its dialplan sends as it ends.
+    sim.pbx.request_hangup(chan, cause, announce=_runs_dialplan(chan), shown=16)
+
+
+def _runs_dialplan(chan: Channel) -> bool:
+    """Whether ``chan`` ends a dialplan run when it hangs up (Asterisk's ``__ast_pbx_run``
+    then sends a SoftHangupRequest with its flag ``AST_SOFTHANGUP_APPUNLOAD``, 16): not one
+    the Bridge action bridged, nor an Originate's ;1 running its Application."""
+    return chan.after_bridge is None and not (chan.app_only and chan.in_pbx)
+
+
+# Asterisk's AST_SOFTHANGUP_EXPLICIT: the Cause of the SoftHangupRequest that the CLI's
+# `channel request hangup` sends (ast_softhangup publishes its flag as the cause).
+_SOFTHANGUP_EXPLICIT: Final = 32
+
+
+def _cli_hangup(sim: Simulator, chan: Channel) -> None:
+    """``channel request hangup``, as Asterisk 22's CLI does it (test_cli_hangup): a
+    SoftHangupRequest with Cause 32 (``AST_SOFTHANGUP_EXPLICIT``) for any channel, then the
+    16 of the dialplan it ends, if it runs one; the hangup cause is left alone (0, so the
+    Hangups show 0, or 16 for a channel that was in a bridge)."""
+    if not chan.alive:
+        return
+    sim.pbx.event("SoftHangupRequest", [*sim.pbx.snap(chan), ("Cause", str(_SOFTHANGUP_EXPLICIT))])
+    sim.pbx.request_hangup(chan, 0, announce=_runs_dialplan(chan), shown=16)
 
 
 @action("Redirect")
@@ -630,14 +652,17 @@ def cli(sim: Simulator, command: str) -> list[str] | None:
             lines.append(f"{c.name:<64.64} {where:<32.32} {state:<7.7} {app:<30.30}")
         return lines + counts
     if words[:3] == ["channel", "request", "hangup"] and len(words) == 4:
-        if words[3] == "all":
-            for c in list(pbx.channels.values()):
-                pbx.request_hangup(c, 16)
-            return ["Requested Hangup on all channels"]
+        if words[3].lower() == "all":
+            # A line per channel (in the simulator's order: Asterisk's follows its hash
+            # table), and an empty Output when there are none, as on Asterisk 22.
+            chans = list(pbx.channels.values())
+            for c in chans:
+                _cli_hangup(sim, c)
+            return [f"Requested Hangup on channel '{c.name}'" for c in chans] or [""]
         chan = pbx.find_channel(words[3])
         if chan is None:
             return [f"{words[3]} is not a known channel"]
-        pbx.request_hangup(chan, 16)
+        _cli_hangup(sim, chan)
         return [f"Requested Hangup on channel '{chan.name}'"]
     if words[:2] == ["dialplan", "show"] and len(words) == 3 and "@" in words[2]:
         return _dialplan_show(sim, *words[2].split("@", 1))
