@@ -687,13 +687,19 @@ class _CliFailed(Exception):
 def _dialplan_show(sim: Simulator, exten: str, context: str) -> list[str]:
     if not sim.pbx.dialplan.has_context(context):
         raise _CliFailed(f"There is no existence of '{context}' context")
-    steps = sim.pbx.dialplan.lookup(context, exten)
-    if steps is None:
+    listing = sim.pbx.dialplan.listing(context, exten)
+    if listing is None:
         raise _CliFailed(f"There is no existence of {exten}@{context} extension")
+    name, steps = listing
     lines = [f"[ Context '{context}' created by 'pbx_config' ]"]
-    for i, (app, data) in enumerate(steps, 1):
-        head = f"  '{exten}' =>" if i == 1 else ""
-        lines.append(f"{head:<20}{i}. {app + '(' + data + ')':<46}[simulator]")
+    # Asterisk 22's show_dialplan_helper: "  %-17s %-45s [%s]" of the extension's name (a
+    # pattern's own) on its first priority, or "   [label]" on a labelled one; then
+    # "N. App(data)" and the registrar (Asterisk: extensions.conf:<line>) (test_dialplan_show).
+    for i, (app, data, label) in enumerate(steps, 1):
+        head = f"'{name}' =>"  # (the first line names the extension)
+        if i > 1:
+            head = "" if label is None else f"   [{label}]"
+        lines.append(f"  {head:<17} {f'{i}. {app}({data})':<45} [simulator]")
     n = len(steps)
     lines += ["", f"-= 1 extension ({n} priorit{'y' if n == 1 else 'ies'}) in 1 context. =-"]
     return lines

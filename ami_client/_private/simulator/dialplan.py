@@ -77,6 +77,7 @@ def _char_set(members: str) -> str:
 
 @attrs.frozen
 class _Extension:
+    name: str  # as added: "wait", "_wait-."
     steps: list[Priority]
     labels: dict[str, int]  # label -> priority number
 
@@ -104,7 +105,7 @@ class Dialplan:
                 refuses what would be ambiguous), or an extension pattern with a ``[`` without
                 its ``]``.
         """
-        ext = _Extension([], {})
+        ext = _Extension(exten, [], {})
         for number, p in enumerate(priorities, 1):
             if isinstance(p, str):
                 app, _, rest = p.partition("(")
@@ -154,6 +155,19 @@ class Dialplan:
         ``ast_findlabel_extension``."""
         ext = self._find(context, exten)
         return None if ext is None else ext.labels.get(label)
+
+    def listing(
+        self, context: str, exten: str
+    ) -> tuple[str, list[tuple[str, str, str | None]]] | None:
+        """What ``dialplan show exten@context`` lists: the name of the extension that
+        ``exten`` matches (a pattern's own, ``_wait-.``), and each priority's application,
+        data and label (None without one); None when no extension matches."""
+        ext = self._find(context, exten)
+        if ext is None:
+            return None
+        label_of = {number: label for label, number in ext.labels.items()}
+        steps = [(app, data, label_of.get(n)) for n, (app, data) in enumerate(ext.steps, 1)]
+        return ext.name, steps
 
     def extensions(self, context: str) -> list[str]:
         return list(self._exact.get(context, {}))
