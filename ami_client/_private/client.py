@@ -479,6 +479,11 @@ class AMIClient:
         self._link: _Link | None = None
         self._failure: BaseException | None = None
         self._tg: anyio.abc.TaskGroup | None = None
+        # (Made by __aenter__, which needs a running event loop.)
+        self._run_scope: anyio.CancelScope
+        self._stopped: anyio.Event  # the supervisor has returned
+        self._host: int  # the id of the task that entered the client (and its task group)
+        self._closed: anyio.Event  # aclose() is done
         self._subscriptions: tuple[Subscription[Any], ...] = ()
         self._watchers: Broadcast[ConnectionState] = Broadcast()
         self._session_actions: list[Action] = []  # Events/Filter to re-apply after reconnecting
@@ -518,9 +523,22 @@ class AMIClient:
             raise
         self._tg = tg
         self._link = link
+        # The supervisor runs in a scope of its own: aclose() cancels that, never the task
+        # group's scope, which holds the caller's task too (the body of `async with`).
+        self._run_scope = anyio.CancelScope()
+        self._stopped = anyio.Event()
+        self._closed = anyio.Event()
+        self._host = anyio.get_current_task().id  # the task that entered the task group
         self._set_state(ConnectionState.CONNECTED)
-        tg.start_soon(self._supervise, link, False)
+        tg.start_soon(self._run, link)
         return self
+
+    async def _run(self, link: _Link) -> None:
+        try:
+            with self._run_scope:
+                await self._supervise(link, False)
+        finally:
+            self._stopped.set()
 
     async def __aexit__(
         self,
@@ -528,43 +546,63 @@ class AMIClient:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        await self.aclose()
+        try:
+            await self.aclose()
+        finally:
+            await self._exit_task_group()
+
+    async def _exit_task_group(self) -> None:
+        """(The task that entered the client) Exit its task group, where nothing runs any
+        more once aclose() is done: in the task and the scope it was entered in."""
+        tg, self._tg = self._tg, None
+        if tg is not None:
+            tg.cancel_scope.cancel()
+            await tg.__aexit__(None, None, None)
 
     async def aclose(self, *, logoff_timeout: float = _DEFAULT_LOGOFF_TIMEOUT) -> None:
         """Log off (waiting at most ``logoff_timeout`` for ``Goodbye``) and close.
 
-        Pending actions fail with :class:`ClientClosed`; subscriptions end. Safe to call twice.
+        Pending actions fail with :class:`ClientClosed`; subscriptions end. It may be called
+        from any task (a shutdown handler, say); a second call waits for the first to finish.
+        Called by the task that entered the client, it also ends the client's task group (for
+        a client entered with ``await ami.__aenter__()``), so there it must be awaited in the
+        cancel scope that entered it, not in a scope nested in the ``async with`` block.
         """
-        tg = self._tg
-        if tg is None or self._closing:
+        if self._tg is None:
             return
+        if self._closing:
+            await self._closed.wait()
+        else:
+            await self._close(logoff_timeout)
+        if anyio.get_current_task().id == self._host:
+            await self._exit_task_group()
+
+    async def _close(self, logoff_timeout: float) -> None:
         self._closing = True
         link = self._link
         assert link is not None  # (__aenter__ sets it with _tg)
-        # Shielded: the Logoff must be tried (within its own deadline) even when the caller is
-        # being cancelled.
-        with anyio.CancelScope(shield=True):
-            if self._state is ConnectionState.CONNECTED:
-                self._set_state(ConnectionState.CLOSING)
-                link.goodbye = True
-                with anyio.move_on_after(logoff_timeout):
-                    try:
-                        await self._request_on(link, Action("Logoff"), COLLECT)
-                    except AMIError as error:
-                        logger.debug("Logoff not answered: %s", error)
-        # The task group must be exited in the scope it was entered in (not inside the shield).
-        tg.cancel_scope.cancel()
         try:
-            await tg.__aexit__(None, None, None)
-        finally:
-            self._tg = None
+            # Shielded: the Logoff must be tried (within its own deadline) even when the
+            # caller is being cancelled, and the close must complete.
             with anyio.CancelScope(shield=True):
+                if self._state is ConnectionState.CONNECTED:
+                    self._set_state(ConnectionState.CLOSING)
+                    link.goodbye = True
+                    with anyio.move_on_after(logoff_timeout):
+                        try:
+                            await self._request_on(link, Action("Logoff"), COLLECT)
+                        except AMIError as error:
+                            logger.debug("Logoff not answered: %s", error)
+                self._run_scope.cancel()
+                await self._stopped.wait()
                 self._fail_link(link, ClientClosed("the client was closed"))
                 await link.transport.aclose()
+        finally:
             self._set_state(ConnectionState.CLOSED)
             for sub in self._subscriptions:
                 sub._end(None)
             self._watchers.end()
+            self._closed.set()
             logger.info("closed connection to %s:%s", self.host, self.port)
 
     async def _open_transport(self) -> Transport:

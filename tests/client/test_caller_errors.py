@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 import pytest
 
 import ami_client
@@ -234,6 +235,24 @@ async def test_aclose_twice_and_before_entering_is_harmless() -> None:
             await ami.aclose()
             await ami.aclose()  # a second close neither logs off again nor raises
             assert ami.state is ConnectionState.CLOSED
+            assert [m["Action"] for m in peers[0].received] == ["Login", "Logoff"]
+
+
+async def test_aclose_from_another_task_leaves_the_async_with_block_alone() -> None:
+    # A shutdown handler, in a task of its own, closes the client while the task that
+    # entered it is still in its `async with` block. aclose() used to exit the client's task
+    # group from that other task: the block was cancelled and anyio raised RuntimeError
+    # (trio: a corrupted nursery stack).
+    async with fake_server(standard) as (port, peers):
+        with anyio.fail_after(5):
+            async with client(port) as ami:
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(ami.aclose)
+                    tg.start_soon(ami.aclose)  # a second one waits for the first
+                await anyio.lowlevel.checkpoint()  # the block goes on, uncancelled
+                assert ami.state is ConnectionState.CLOSED
+                with pytest.raises(ClientClosed):
+                    await ami.send(Action("Ping"))
             assert [m["Action"] for m in peers[0].received] == ["Login", "Logoff"]
 
 
