@@ -325,21 +325,40 @@ class Pbx:
             chan.in_pbx = False
             self.destroy(chan)
 
-    async def run_pbx(self, chan: Channel, context: str, exten: str, priority: int) -> bool:
-        """Run the dialplan from ``exten@context:priority``; True: the channel hangs up next."""
+    async def run_pbx(
+        self, chan: Channel, context: str, exten: str, priority: int, *, from_here: bool = False
+    ) -> bool:
+        """Run the dialplan from ``exten@context:priority``; True: the channel hangs up next.
+
+        ``from_here``: the PBX starts on the channel as an Originate left it (Asterisk 22's
+        ``ast_pbx_run`` after ``pbx_outgoing_exec``): a first priority at the channel's own
+        context, extension and priority gets no Newexten (Asterisk publishes one only when
+        they change, or when the channel had no application yet), and an extension that is
+        not there soft-hangs the channel up where it was sent (a SoftHangupRequest with
+        Asterisk's flag ``AST_SOFTHANGUP_APPUNLOAD``, 16; its hangup cause stays 0)
+        (test_originate_defaults)."""
         chan.app_only = False
+        first = from_here
         while True:
             steps = self.dialplan.lookup(context, exten)
             if steps is None or not 1 <= priority <= len(steps):
+                if first:
+                    chan.context, chan.exten, chan.priority = context, exten, priority
+                    self.request_hangup(chan, 0, shown=16)
                 return True  # nothing more to run: Asterisk hangs the channel up
             app, raw = steps[priority - 1]
             data = substitute(raw, self._var_lookup(chan, exten, context))
+            here = (chan.context, chan.exten, chan.priority)
+            unchanged = first and bool(chan.application) and (context, exten, priority) == here
+            first = False
             chan.context, chan.exten, chan.priority = context, exten, priority
             chan.application, chan.appdata = app, data
-            self.event(
-                "Newexten",
-                [*self.snap(chan), ("Extension", exten), ("Application", app), ("AppData", data)],
-            )
+            if not unchanged:
+                self.event(
+                    "Newexten",
+                    [*self.snap(chan), ("Extension", exten), ("Application", app),
+                     ("AppData", data)],
+                )  # fmt: skip
             if await self.exec_app(chan, app, data):
                 return True
             if chan.goto is not None:
@@ -570,7 +589,16 @@ class Pbx:
 
             self.assign(one, run_app)
         else:
-            self.assign(one, self.pbx_job(one, context or "default", exten or "s", priority))
+            # Asterisk 22 (pbx_outgoing_exec) sets only what the Originate gave (a priority
+            # above 0) and starts the PBX on the channel as it is: without a Context, Exten or
+            # Priority the ;1 runs in its own context, extension and priority (the Local
+            # channel's, priority 1) (test_originate_defaults).
+            where = (context or one.context, exten or one.exten, priority or one.priority)
+
+            async def run_here() -> bool:
+                return await self.run_pbx(one, *where, from_here=True)
+
+            self.assign(one, run_here)
         return OriginateResult("ANSWER", one)
 
     def _local_bridge(self, one: Channel, two: Channel, *, optimize: bool) -> None:
