@@ -801,16 +801,25 @@ class Pbx:
                 ("Extension", exten),
             ],
         )
+        # A channel the Bridge action bridged (it has somewhere to go on after the bridge) is
+        # one Asterisk took out of whatever it ran: it has no application, so its move to the
+        # target gets no Newexten, and it runs the target from priority 1 once out of the
+        # bridge (test_bridge_transfer_fidelity).
+        bridged = {c: c.after_bridge is not None for c in (transferer, transferee)}
         transferee.context, transferee.exten, transferee.priority = context, exten, 1
-        self.event(
-            "Newexten",
-            [*self.snap(transferee), ("Extension", exten), ("Application", transferee.application),
-             ("AppData", transferee.appdata)],
-        )  # fmt: skip
+        if not bridged[transferee]:
+            self.event(
+                "Newexten",
+                [*self.snap(transferee), ("Extension", exten),
+                 ("Application", transferee.application), ("AppData", transferee.appdata)],
+            )  # fmt: skip
         in_dial = {
-            c: c.in_pbx and c.application.lower() == "dial" for c in (transferer, transferee)
+            c: not bridged[c] and c.in_pbx and c.application.lower() == "dial"
+            for c in (transferer, transferee)
         }
-        if in_dial[transferee]:
+        if bridged[transferee]:
+            transferee.after_bridge = (context, exten, 1)
+        elif in_dial[transferee]:
             transferee.goto = (context, exten, 2)  # where its Dial returns to
             transferee.after_bridge = None
         else:
