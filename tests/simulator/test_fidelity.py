@@ -197,8 +197,9 @@ async def test_dial_ends_before_hangups_match(asterisk: AsteriskServer) -> None:
 @pytest.mark.parametrize(
     ("cause", "expected"),
     [
-        # No Cause: the channel's hangup cause stays 0; SoftHangupRequest's Cause is the soft
-        # hangup flag (AST_SOFTHANGUP_EXPLICIT, 16), whatever Cause the action gave.
+        # No Cause: the channel's hangup cause stays 0; SoftHangupRequest's Cause is a soft
+        # hangup flag (AST_SOFTHANGUP_APPUNLOAD, 16, as the dialplan ends), whatever Cause the
+        # action gave.
         ({}, {";2": [("SoftHangupRequest", "16"), ("Hangup", "0")],
               ";1": [("HangupRequest", "0"), ("Hangup", "0")]}),
         ({"Cause": "17"}, {";2": [("SoftHangupRequest", "16"), ("Hangup", "17")],
