@@ -662,6 +662,11 @@ class AMIClient:
 
         async def next_item() -> object:
             while not queue:
+                if parser._error is not None:
+                    # Found behind the items handed out already (next_events() gives those
+                    # first): raise it now, not after the server's next bytes, which may never
+                    # come (the login would wait for connect_timeout, a misleading error).
+                    parser.next_events()
                 data = await transport.receive()
                 parser.receive_data(data)
                 # (After b"", the parser's last item is a ConnectionClosed, or it raises.)
@@ -928,6 +933,9 @@ class AMIClient:
         if set_receiver is not None:
             set_receiver(partial(self._received, link))
         try:
+            if link.parser._error is not None:
+                # Found behind the login's answer, in the same read: raise it (see _received).
+                link.parser.next_events()
             while True:
                 data = await transport.receive()
                 self._received(link, data)
@@ -950,6 +958,12 @@ class AMIClient:
         items = parser.next_events()
         if items:
             self._dispatch(link, items)
+            if parser._error is not None:
+                # The read held messages, then something the parser refuses: next_events()
+                # handed out the messages and keeps the error for its next call. Make that call
+                # now (it raises), once the messages are dispatched: waiting for the server's
+                # next bytes would leave every action in flight hanging, perhaps for ever.
+                parser.next_events()
 
     def _dispatch(self, link: _Link, items: list[Any]) -> None:
         """Hand each message to its waiting action and/or the subscribers. Never awaits."""

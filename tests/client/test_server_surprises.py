@@ -1,0 +1,111 @@
+"""What a surprising AMI server does to the client, over real loopback sockets: answers that
+match nothing or come twice, lists and Originates that break their own rules, awkward bytes,
+and bytes the parser refuses arriving behind good ones. Each caller gets its answer or a typed
+error at once, other actions in flight are unaffected unless the link is broken, and nothing
+the server sent correctly is lost."""
+
+from __future__ import annotations
+
+import anyio
+import pytest
+
+import ami_client
+from ami_client import (
+    Action,
+    ConnectionLost,
+    ConnectionState,
+    LimitExceeded,
+    Message,
+    RemoteProtocolError,
+    Response,
+)
+from ami_client.protocol import serialize_message
+
+from .fakeserver import BANNER, Peer, connect_to, event, fake_server, response
+
+pytestmark = pytest.mark.anyio
+
+# Limits small enough to break with a few bytes, and a message that breaks each.
+SMALL = ami_client.Limits(max_line_length=200, max_message_size=1_000, max_fields=20)
+TOO_BIG: dict[str, bytes] = {
+    "max_fields": serialize_message(event("Big", *[(f"K{n}", "v") for n in range(30)])),
+    "max_line_length": serialize_message(event("Big", ("Long", "x" * 300))),
+    "max_message_size": serialize_message(event("Big", *[(f"K{n}", "y" * 100) for n in range(12)])),
+}
+
+
+def wire(*messages: Message) -> bytes:
+    return b"".join(serialize_message(m) for m in messages)
+
+
+# -- bytes the parser refuses, behind good ones in the same read ----------------------------
+
+
+@pytest.mark.parametrize("limit", sorted(TOO_BIG))
+async def test_a_bad_message_behind_good_ones_fails_the_link_at_once(limit: str) -> None:
+    # One write: the answer to the first Ping, an event, then a message over a limit; then the
+    # server waits. The good messages are handed out, then the link fails at once: the second
+    # Ping must not wait for bytes that may never come.
+    async def handler(peer: Peer) -> None:
+        await peer.login()
+        first = await peer.read_action()
+        await peer.read_action()  # the second Ping, never answered
+        good = wire(response(first, ("Ping", "Pong")), event("UserEvent", ("UserEvent", "ok")))
+        await peer.stream.send(good + TOO_BIG[limit])
+        await anyio.sleep_forever()
+
+    async with fake_server(handler) as (port, _):
+        with anyio.fail_after(5):
+            async with connect_to(port, limits=SMALL) as ami, ami.subscribe("UserEvent") as events:
+                outcomes: dict[str, object] = {}
+
+                async def ping(name: str) -> None:
+                    try:
+                        outcomes[name] = await ami.send(Action("Ping", ActionID=name))
+                    except ConnectionLost as error:
+                        outcomes[name] = error
+
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(ping, "first")
+                    while ami.statistics().pending_actions < 1:  # noqa: ASYNC110
+                        await anyio.sleep(0.001)
+                    tg.start_soon(ping, "second")
+                first, second = outcomes["first"], outcomes["second"]
+                assert isinstance(first, Response)
+                assert first["Ping"] == "Pong"
+                assert isinstance(second, ConnectionLost)
+                assert isinstance(second.__cause__, LimitExceeded)
+                assert second.__cause__.limit == limit
+                assert (await events.receive())["UserEvent"] == "ok"
+                assert ami.state is ConnectionState.CLOSED
+
+
+async def test_a_bad_line_behind_the_greeting_is_a_remote_protocol_error_at_once() -> None:
+    async def handler(peer: Peer) -> None:
+        await peer.stream.send(BANNER + TOO_BIG["max_line_length"])
+        await anyio.sleep_forever()
+
+    async with fake_server(handler) as (port, _):
+        # Not a ConnectTimeout after connect_timeout: the error the parser found.
+        with anyio.fail_after(5), pytest.raises(LimitExceeded, match="max_line_length") as caught:
+            async with connect_to(port, limits=SMALL, connect_timeout=60):
+                pytest.fail("connected to a server that sent a line over the limit")
+        assert isinstance(caught.value, RemoteProtocolError)
+
+
+async def test_a_bad_message_behind_the_login_answer_fails_the_link_at_once() -> None:
+    async def handler(peer: Peer) -> None:
+        await peer.stream.send(BANNER)
+        login = await peer.read_action()
+        answer = response(login, ("Message", "Authentication accepted"))
+        booted = event("FullyBooted", ("Status", "Fully Booted"))
+        await peer.stream.send(wire(answer, booted) + TOO_BIG["max_fields"])
+        await anyio.sleep_forever()
+
+    async with fake_server(handler) as (port, _):
+        with anyio.fail_after(5):
+            async with connect_to(port, limits=SMALL, connect_timeout=60) as ami:
+                with pytest.raises(ConnectionLost) as caught:
+                    await ami.send(Action("Ping"))
+                assert isinstance(caught.value.__cause__, LimitExceeded)
+                assert ami.statistics().events_received == 1  # FullyBooted, before the error
