@@ -20,8 +20,8 @@ state          input                         result
 RESPONSE       Response (error)              the response itself (done)
 RESPONSE       Response with EventList:start LIST (STREAM kind: :class:`ListStarted`)
 RESPONSE       Response (other)              the response itself (ORIGINATE: wait for event)
-RESPONSE       event (ORIGINATE kind)        kept, until the response comes
-RESPONSE       event (other kinds)           ignored (e.g. UserEvent echoes its ActionID)
+RESPONSE       OriginateResponse (ORIGINATE) the first one kept, until the response comes
+RESPONSE       other event                   ignored (e.g. UserEvent echoes its ActionID)
 LIST           event, EventList: Complete    :class:`ListDone` (done)
 LIST           event, EventList: cancelled   :class:`ListFailed` (done)
 LIST           other event                   item: kept (COLLECT) or :class:`ListItem` (STREAM)
@@ -366,5 +366,8 @@ class Correlator:
                 assert response is not None
                 del self.entries[action_id]
                 return OriginateDone(action_id, response, event)
-            entry.early = event
+            if entry.early is None:
+                # The first one is the call's outcome, as it is when the response comes first
+                # (a second, not something Asterisk sends, reaches only the subscribers).
+                entry.early = event
         return None

@@ -134,3 +134,21 @@ def test_a_response_with_an_eventlist_that_starts_nothing_is_a_plain_answer(valu
     done = correlator.receive(event)
     assert done is not None
     assert done.response is queued  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("response_first", [True, False])
+def test_of_two_originate_responses_the_first_is_the_outcome(response_first: bool) -> None:
+    # Asterisk sends one per async Originate; should a second come, the outcome must not
+    # depend on whether the response came before the events or after them.
+    correlator = Correlator()
+    correlator.start("o-1", ORIGINATE)
+    ack = Response([("Response", "Success"), ("ActionID", "o-1")])
+    first = Event([("Event", "OriginateResponse"), ("ActionID", "o-1"), ("Reason", "4")])
+    second = Event([("Event", "OriginateResponse"), ("ActionID", "o-1"), ("Reason", "5")])
+    order = [ack, first, second] if response_first else [first, second, ack]
+    outcomes = [correlator.receive(message) for message in order]
+    done = [outcome for outcome in outcomes if outcome is not None]
+    assert len(done) == 1
+    assert done[0].event is first  # type: ignore[union-attr]
+    assert done[0].response is ack  # type: ignore[union-attr]
+    assert "o-1" not in correlator

@@ -109,3 +109,30 @@ async def test_a_bad_message_behind_the_login_answer_fails_the_link_at_once() ->
                     await ami.send(Action("Ping"))
                 assert isinstance(caught.value.__cause__, LimitExceeded)
                 assert ami.statistics().events_received == 1  # FullyBooted, before the error
+
+
+# -- an async Originate answered twice --------------------------------------------------------
+
+
+@pytest.mark.parametrize("response_first", [True, False])
+async def test_of_two_originate_responses_the_first_is_the_result(response_first: bool) -> None:
+    async def handler(peer: Peer) -> None:
+        await peer.login()
+        originate = await peer.read_action()
+        aid = ("ActionID", originate.action_id or "")
+        ack = response(originate, ("Message", "Originate successfully queued"))
+        answered = event("OriginateResponse", aid, ("Response", "Success"), ("Reason", "4"))
+        busy = event("OriginateResponse", aid, ("Response", "Failure"), ("Reason", "5"))
+        await peer.send(*((ack, answered, busy) if response_first else (answered, busy, ack)))
+        await peer.serve_forever()
+
+    async with fake_server(handler) as (port, _):
+        with anyio.fail_after(5):
+            async with connect_to(port) as ami, ami.subscribe("OriginateResponse") as events:
+                originate = Action("Originate", Channel="Local/1@x", Application="Wait")
+                result = await ami.originate(originate)
+                assert (result.success, result.reason) == (True, 4)
+                await ami.send(Action("Ping"))
+                # Both reached the subscriber: nothing the server sent is lost.
+                assert [(await events.receive())["Reason"] for _ in range(2)] == ["4", "5"]
+                assert ami.statistics().pending_actions == 0
