@@ -69,8 +69,8 @@ from ami_client._private.errors import (
     SubscriptionOverflow,
 )
 from ami_client._private.limits import DEFAULT_LIMITS, Limits
-from ami_client._private.message import Banner, Event, Message, Response
-from ami_client._private.parser import ConnectionClosed, DeferredEvent, Parser
+from ami_client._private.message import Banner, Event, Message, Response, _kind_of
+from ami_client._private.parser import ConnectionClosed, DeferredEvent, Parser, is_greeting
 from ami_client._private.reconnect import Keepalive, ReconnectPolicy
 from ami_client._private.results import (
     ClientStatistics,
@@ -218,6 +218,29 @@ def _mask_has_call_events(mask: str) -> bool:
     reads it (digits are a bit mask: ``1`` is ``system`` only, ``2`` is ``call``)."""
     classes = event_mask(mask)
     return classes is None or "call" in classes  # (None: refused, the mask stays as it was)
+
+
+def _after_greeting(message: Message) -> Message | None:
+    """(A message that is neither a response nor an event) The response or event behind a
+    greeting repeated at its start, or None.
+
+    The parser reads a greeting only as the stream's first line; one sent again later (a proxy
+    that reconnected to its Asterisk, say) becomes the first line of the next message, a field
+    with the empty key that makes the message generic: that message's answer would be lost,
+    and its action left waiting. The message without that line is what the server meant.
+    """
+    fields = message.fields
+    skip = 0  # (the greeting may come more than once)
+    while skip < len(fields) and not fields[skip][0] and is_greeting(fields[skip][1]):
+        skip += 1
+    if not skip or skip == len(fields):
+        return None
+    kind = _kind_of(fields[skip][0])
+    if kind is Message:
+        return None
+    raw = message.raw_fields() if message.has_undecodable_bytes else None
+    logger.warning("the server greeted again: %r", fields[0][1])
+    return kind._from_fields(fields[skip:], tuple(raw[skip:]) if raw is not None else None)
 
 
 def _error_for(response: Response) -> ActionError:
@@ -681,6 +704,8 @@ class AMIClient:
                 # (After the greeting the parser gives messages only: events are not deferred
                 # before the login is done.)
                 assert isinstance(item, Message)
+                if type(item) is Message:
+                    item = _after_greeting(item) or item
                 if isinstance(item, Response) and item.action_id == action_id:
                     return item
                 leftovers.append(item)
@@ -1050,6 +1075,16 @@ class AMIClient:
                     if logger.isEnabledFor(logging.DEBUG):
                         logger.debug("response for no pending action: %r", message)
             elif isinstance(message, Message):
+                again = _after_greeting(message)
+                if again is not None:
+                    # A response or event behind a repeated greeting: dispatch it as such,
+                    # after this read's events so far (their batch goes first: order is kept).
+                    if batch:
+                        for sub in subscriptions:
+                            sub._offer_all(batch)
+                        batch.clear()
+                    self._dispatch(link, [again])
+                    continue
                 # A message that is neither a response nor an event (a bare line, say): kept
                 # out of everyone's way, but not silently.
                 logger.warning("unexpected message from the server: %r", message)

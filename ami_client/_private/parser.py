@@ -53,6 +53,7 @@ __all__ = [
     "Parser",
     "ParserState",
     "ReceivedItem",
+    "is_greeting",
 ]
 
 
@@ -203,6 +204,13 @@ _FOLLOWS_END_LEN: Final = len(b"--END COMMAND--") + 6  # longest match but the o
 # `11.0.0` for Asterisk 22; proxies and older servers use other numbers, never spaces.
 _VERSION: Final = re.compile(r"[0-9][0-9A-Za-z.+_~-]*")
 _BANNER_HINT: Final = "expected a greeting such as 'Asterisk Call Manager/11.0.0'"
+
+
+def is_greeting(line: str) -> bool:
+    """Whether ``line`` (without its line ending) reads as an AMI greeting such as
+    ``Asterisk Call Manager/11.0.0``: a name without a colon, a slash, a version."""
+    name, slash, version = line.rpartition("/")
+    return bool(slash and name.strip() and ":" not in name and _VERSION.fullmatch(version))
 
 
 class Parser:
@@ -371,10 +379,10 @@ class Parser:
             self._fail(LimitExceeded("max_line_length", max_line))
             return
         text = line.decode("utf-8", "replace")
-        name, slash, version = text.rpartition("/")
-        if not slash or not name.strip() or ":" in name or not _VERSION.fullmatch(version):
+        if not is_greeting(text):
             self._fail(RemoteProtocolError(f"{_BANNER_HINT}, got {line[:80]!r}"))
             return
+        name, _, version = text.rpartition("/")
         self._pending.append(Banner(name=name, version=version, raw=line))
         self._state = ParserState.MESSAGES
 

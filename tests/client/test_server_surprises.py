@@ -136,3 +136,45 @@ async def test_of_two_originate_responses_the_first_is_the_result(response_first
                 # Both reached the subscriber: nothing the server sent is lost.
                 assert [(await events.receive())["Reason"] for _ in range(2)] == ["4", "5"]
                 assert ami.statistics().pending_actions == 0
+
+
+# -- a greeting sent again ------------------------------------------------------------------
+
+
+async def test_a_greeting_sent_twice_before_the_login_answer_still_logs_in(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def handler(peer: Peer) -> None:
+        await peer.stream.send(BANNER + BANNER)
+        await peer.login()  # (greets a third time, then answers the Login)
+        await peer.serve_forever()
+
+    async with fake_server(handler) as (port, _):
+        # Not a ConnectTimeout: the login's answer sits behind the repeated greeting.
+        with anyio.fail_after(5):
+            async with connect_to(port, connect_timeout=60) as ami:
+                assert (await ami.send(Action("Ping")))["Ping"] == "Pong"
+    assert any("greeted again" in r.getMessage() for r in caplog.records)
+
+
+async def test_a_greeting_sent_again_mid_session_loses_no_answer_nor_event() -> None:
+    async def handler(peer: Peer) -> None:
+        await peer.login()
+        ping = await peer.read_action()
+        first = wire(event("UserEvent", ("UserEvent", "1")))
+        # Bytes that are not UTF-8 in a value: their exact bytes survive too.
+        second = b"Event: UserEvent\r\nUserEvent: 2\r\nName: caf\xe9\r\n\r\n"
+        answer = wire(response(ping, ("Ping", "Pong")), event("UserEvent", ("UserEvent", "3")))
+        # In one write: an event; the greeting, then an event; the greeting, then the answer.
+        await peer.stream.send(first + BANNER + second + BANNER + answer)
+        await peer.serve_forever()
+
+    async with fake_server(handler) as (port, _):
+        with anyio.fail_after(5):
+            async with connect_to(port) as ami, ami.subscribe("UserEvent") as events:
+                assert (await ami.send(Action("Ping")))["Ping"] == "Pong"
+                got = [await events.receive() for _ in range(3)]
+                assert [e["UserEvent"] for e in got] == ["1", "2", "3"]
+                assert got[1].message.get_raw("Name") == b"caf\xe9"
+                assert got[1].message.fields[0] == ("Event", "UserEvent")
+                assert ami.statistics().events_received == 3
