@@ -33,6 +33,7 @@ from ami_client._private.errors import (
     AMIConnectionError,
     ClientClosed,
     ConnectionLost,
+    LimitExceeded,
     LocalProtocolError,
     RemoteProtocolError,
 )
@@ -324,6 +325,13 @@ class HttpTransport:
         """One action: POST it, check its answer is there, queue the answer's bytes."""
         name = fields[0][1].strip().lower()
         action_id = _field(fields, "ActionID")
+        if (
+            name == "events"
+            and self._logged_in
+            and not self._events_wanted
+            and _events_on(_field(fields, "EventMask"), False)
+        ):
+            await self._discard_queued_events()
         reply = await self._request(fields)
         body = reply.body
         head, _ = _head(body)
@@ -379,6 +387,29 @@ class HttpTransport:
         if wanted != self._events_wanted:
             self._events_wanted = wanted
             self._events_changed.set()
+
+    async def _discard_queued_events(self) -> None:
+        """Drop the events Asterisk queued for the session while its events were off.
+
+        Over TCP, Asterisk skips a session's events while they are off (manager.c,
+        process_events moves its place in the queue on). Over HTTP only a WaitEvent moves it:
+        with nobody polling, the events of the whole off period (Asterisk keeps up to 2.5 x
+        httptimeout of them) wait there, and the first poll after ``Events: on`` would hand
+        them over, long after the fact. A WaitEvent with ``Timeout: 0`` just before the
+        ``Events`` action takes them away; they are dropped, as over TCP.
+        """
+        poll_id = self._poll_ids()
+        fields = (("Action", "WaitEvent"), ("ActionID", poll_id), ("Timeout", "0"))
+        try:
+            with anyio.fail_after(POLL_GRACE):
+                reply = await self._request(fields)
+        except TimeoutError as exc:
+            raise ConnectionLost(f"no answer to WaitEvent within {POLL_GRACE} s") from exc
+        except LimitExceeded:
+            # Asterisk has taken the events off the session's queue before answering: they
+            # are gone all the same, and nothing of them was wanted.
+            return
+        wait_event_payload(reply.body, poll_id)  # (checks the answer; its events are dropped)
 
     async def _poll_loop(self) -> None:
         while not (self._eof or self._closed):

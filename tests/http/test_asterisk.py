@@ -106,6 +106,23 @@ async def test_event_list_with_live_calls(where: dict[str, Any]) -> None:
                 await ami.send(Action("Hangup", Channel=channel))
 
 
+async def test_events_while_off_are_not_delivered_after_events_on(where: dict[str, Any]) -> None:
+    # As over TCP, where Asterisk skips a session's events while they are off. Over HTTP they
+    # wait in the session's queue (nothing polls) and used to come with the first poll after
+    # `Events: on`, seconds (up to 2.5 x httptimeout) after the fact.
+    with anyio.fail_after(30):
+        async with connect(where, keepalive=None) as ami, ami.subscribe("UserEvent") as events:
+            await ami.send(Action("UserEvent", UserEvent="WhileOn"))
+            assert (await events.receive())["UserEvent"] == "WhileOn"
+            await ami.events_mask(False)
+            for n in range(3):
+                await ami.send(Action("UserEvent", UserEvent=f"WhileOff{n}"))
+            await anyio.sleep(0.5)
+            await ami.events_mask(True)
+            await ami.send(Action("UserEvent", UserEvent="AfterOn"))
+            assert (await events.receive())["UserEvent"] == "AfterOn"
+
+
 def _logoff_from_outside(url: str, cookie: str, context: ssl.SSLContext | None) -> bytes:
     request = urllib.request.Request(  # noqa: S310 - the test server's http(s) URL
         url,

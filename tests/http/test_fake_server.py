@@ -266,3 +266,46 @@ async def test_cancelled_action_leaves_the_link_usable() -> None:
                 assert (await ami.send(Action("Ping")))["Ping"] == "Pong"
                 # The cancelled action's answer still comes, and is dropped as late.
                 await wait_until(lambda: ami.statistics().late_responses == 1)
+
+
+async def test_events_queued_while_off_are_not_delivered_when_turned_on() -> None:
+    # Over TCP Asterisk skips a session's events while they are off; over HTTP they wait in
+    # its queue (nothing polls), and the first poll after `Events: on` used to hand them over.
+    async with serve_rawman() as server:
+        with anyio.fail_after(10):
+            async with connect(server, events=False) as ami, ami.subscribe("UserEvent") as events:
+                await ami.send(Action("UserEvent", UserEvent="WhileOff"))
+                server.queue_event(("Event", "UserEvent"), ("UserEvent", "AlsoWhileOff"))
+                await ami.events_mask(True)
+                await ami.send(Action("UserEvent", UserEvent="AfterOn"))
+                got = await events.receive()
+        assert got["UserEvent"] == "AfterOn"
+        # One WaitEvent that waits for nothing, just before the Events action.
+        events_at = server.actions().index("events")
+        drain = server.requests[events_at - 1]
+        assert (drain.action, drain.get("Timeout")) == ("waitevent", "0")
+
+
+async def test_events_queued_while_off_beyond_the_size_limit_do_not_end_the_link() -> None:
+    # Asterisk takes them off the session's queue before answering: a body too big to read
+    # is as good as read, since all of it is dropped.
+    async with serve_rawman() as server:
+        factory = http_transport_factory(server.url, max_response_size=2000)
+        with anyio.fail_after(10):
+            async with (
+                ami_client.connect(
+                    username="admin",
+                    secret=SECRET,
+                    keepalive=None,
+                    events=False,
+                    transport_factory=factory,
+                ) as ami,
+                ami.subscribe("UserEvent") as events,
+            ):
+                for n in range(100):
+                    server.queue_event(("Event", "UserEvent"), ("UserEvent", f"WhileOff{n}"))
+                await ami.events_mask(True)
+                await ami.send(Action("UserEvent", UserEvent="AfterOn"))
+                got = await events.receive()
+                assert ami.state is ConnectionState.CONNECTED
+        assert got["UserEvent"] == "AfterOn"
