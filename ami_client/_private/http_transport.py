@@ -340,6 +340,13 @@ class HttpTransport:
             raise RemoteProtocolError(f"{fields[0][1]} was answered by {head!r}")
         if not head.is_error:
             if name == "login":
+                if self._cookie is None:
+                    # Every later request would be a new session to Asterisk, refused as
+                    # "Permission denied": each would read as an expired session.
+                    raise AMIConnectionError(
+                        f"{self.endpoint.url} accepted the login but set no mansession_id "
+                        "cookie (does a proxy in between drop Set-Cookie?)"
+                    )
                 self._logged_in = True
                 self._set_events(_events_on(_field(fields, "Events"), self._events_wanted))
             elif name == "events":

@@ -309,3 +309,26 @@ async def test_events_queued_while_off_beyond_the_size_limit_do_not_end_the_link
                 got = await events.receive()
                 assert ami.state is ConnectionState.CONNECTED
         assert got["UserEvent"] == "AfterOn"
+
+
+async def test_login_without_a_session_cookie_is_refused_at_connect() -> None:
+    # A proxy that drops Set-Cookie: every request after the login would be a new session to
+    # Asterisk, and the first action used to fail as if the session had expired.
+    async def no_cookie(request: Request, server: FakeRawman) -> Reply | None:
+        if request.action != "login":
+            return None
+        session = server.new_session()
+        session.authenticated = True
+        aid = ("ActionID", request.get("ActionID") or "")
+        return Reply(message(("Response", "Success"), aid, ("Message", "Authentication accepted")))
+
+    async with serve_rawman() as server:
+        server.override = no_cookie
+        with (
+            anyio.fail_after(10),
+            pytest.raises(AMIConnectionError, match="set no mansession_id cookie") as caught,
+        ):
+            async with connect(server):
+                pytest.fail("logged in without a session cookie")
+        assert not isinstance(caught.value, ConnectionLost)
+        assert server.actions() == ["login"]
