@@ -57,6 +57,12 @@ __all__ = ["HttpTransport", "factory_for_url", "http_transport_factory"]
 DEFAULT_POLL_TIMEOUT: Final = 20.0
 #: Extra seconds allowed beyond the poll's own timeout before the server is presumed dead.
 POLL_GRACE: Final = 10.0
+#: Least time from the start of a WaitEvent that brought no events to the start of the next.
+#: Asterisk answers at once when the session's remaining lifetime leaves it no time to wait
+#: (httptimeout <= 10), when another WaitEvent of the session took over, or when an event the
+#: session's mask filters out arrived: without a pause the poll would spin, a request each
+#: time. Events are not lost meanwhile: they wait in Asterisk's queue for the next poll.
+IDLE_POLL_GAP: Final = 0.2
 #: Actions in flight at once (each is one HTTP request on its own connection).
 DEFAULT_MAX_CONNECTIONS: Final = 4
 #: Largest HTTP body accepted. A WaitEvent answer holds every event since the previous poll;
@@ -424,13 +430,17 @@ class HttpTransport:
                 changed = self._events_changed = anyio.Event()
                 await changed.wait()
                 continue
+            started = anyio.current_time()
             try:
-                await self._poll_once()
+                brought = await self._poll_once()
             except Exception as exc:  # noqa: BLE001 - raised by run(), never into the group
                 self._fail(exc)
                 return
+            if not brought:
+                await anyio.sleep(started + IDLE_POLL_GAP - anyio.current_time())
 
-    async def _poll_once(self) -> None:
+    async def _poll_once(self) -> bool:
+        """One WaitEvent; whether it brought events."""
         poll_id = self._poll_ids()
         fields = (
             ("Action", "WaitEvent"),
@@ -444,11 +454,12 @@ class HttpTransport:
         except TimeoutError as exc:
             raise ConnectionLost(f"no answer to WaitEvent within {limit} s") from exc
         if self._eof or self._closed:
-            return
+            return True
         events = wait_event_payload(reply.body, poll_id)
         if events:
             self._inbox.append(events)
             self._wake_receiver()
+        return bool(events)
 
     # -- failure ---------------------------------------------------------------------------
 

@@ -332,3 +332,34 @@ async def test_login_without_a_session_cookie_is_refused_at_connect() -> None:
                 pytest.fail("logged in without a session cookie")
         assert not isinstance(caught.value, ConnectionLost)
         assert server.actions() == ["login"]
+
+
+@pytest.mark.parametrize("answer", ["at-once", "abandoned"])
+async def test_a_poll_answered_at_once_does_not_spin(answer: str) -> None:
+    # Asterisk caps a WaitEvent at the session's remaining lifetime minus 10 s: with
+    # httptimeout <= 10 it answers at once, events or not; and it answers an empty body to a
+    # poll another WaitEvent of the session took over. Re-polling at once, a request each
+    # time, used to spin at a thousand requests a second.
+    async def at_once(request: Request, server: FakeRawman) -> Reply | None:
+        if request.action != "waitevent":
+            return None
+        if answer == "abandoned":
+            return Reply(b"", cookie=request.cookie)
+        session = server.sessions[request.cookie or ""]
+        events, session.events = session.events, []
+        aid = ("ActionID", request.get("ActionID") or "")
+        body = message(("Response", "Success"), aid, ("Message", "Waiting for Event completed."))
+        body += b"".join(events) + message(("Event", "WaitEventComplete"), aid)
+        return Reply(body, cookie=session.cookie)
+
+    async with serve_rawman() as server:
+        server.override = at_once
+        with anyio.fail_after(10):
+            async with connect(server) as ami, ami.subscribe("UserEvent") as events:
+                await anyio.sleep(1)
+                polls = server.actions().count("waitevent")
+                assert 1 <= polls <= 1 / http_transport.IDLE_POLL_GAP + 2
+                if answer == "at-once":  # events still come, in the next poll
+                    await ami.send(Action("UserEvent", UserEvent="Soon"))
+                    with anyio.fail_after(1):
+                        assert (await events.receive())["UserEvent"] == "Soon"
