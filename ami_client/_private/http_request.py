@@ -9,17 +9,21 @@ and never silently dropped. h11 is imported lazily: ``import ami_client`` does n
 from __future__ import annotations
 
 import importlib
+import ipaddress
+import socket
 import ssl as _ssl
+from collections.abc import Sequence
 from types import ModuleType
 from typing import Final
 from urllib.parse import quote, urlsplit
 
+import anyio
 import attrs
 
 from ami_client._private.errors import AMIConnectionError, ConnectionLost, LimitExceeded
-from ami_client._private.transport import open_tcp
+from ami_client._private.transport import AsyncioTransport, StreamTransport, open_tcp
 
-__all__ = ["HttpEndpoint", "HttpReply", "exchange", "form_body", "require_h11"]
+__all__ = ["HttpEndpoint", "HttpReply", "exchange", "form_body", "require_h11", "resolve"]
 
 _USER_AGENT: Final = b"ami-client"
 #: Header block size h11 accepts from the server; Asterisk's headers are a few hundred bytes.
@@ -101,12 +105,78 @@ class HttpEndpoint:
 
 @attrs.frozen
 class HttpReply:
-    """A complete HTTP response: status, the ``mansession_id`` cookie if set, and the body."""
+    """A complete HTTP response: status, the ``mansession_id`` cookie if set, and the body.
+
+    ``address`` is the IP address the request was sent to (see :func:`resolve`).
+    """
 
     status: int
     reason: str
     cookie: str | None
     body: bytes
+    address: str = ""
+
+
+async def resolve(endpoint: HttpEndpoint, *, connected: bool) -> tuple[str, ...]:
+    """The IP addresses of the endpoint's host, in the resolver's order, without repeats.
+
+    A session must stay on one server: Asterisk knows a ``mansession_id`` only on the server
+    that made it. Behind a round-robin name (or several servers under one name) a lookup per
+    request could reach another server, which knows no such session. So the transport
+    resolves once, when a session starts, and sends every request of the session to the
+    address that answered first. An IP literal is its own address (no lookup).
+
+    Raises:
+        AMIConnectionError: the name does not resolve (:class:`ConnectionLost` if
+            ``connected``).
+    """
+    try:
+        return (str(ipaddress.ip_address(endpoint.host)),)
+    except ValueError:
+        pass
+    try:
+        found = await anyio.getaddrinfo(endpoint.host, endpoint.port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as exc:  # (socket.gaierror; a name IDNA cannot encode)
+        error = ConnectionLost if connected else AMIConnectionError
+        raise error(f"cannot resolve {endpoint.host}: {exc}") from exc
+    addresses = tuple(dict.fromkeys(str(info[4][0]) for info in found))
+    if not addresses:  # pragma: no cover - getaddrinfo raises rather than find nothing
+        error = ConnectionLost if connected else AMIConnectionError
+        raise error(f"cannot resolve {endpoint.host}: no address")
+    return addresses
+
+
+async def _connect(
+    endpoint: HttpEndpoint,
+    addresses: Sequence[str],
+    *,
+    ssl_context: _ssl.SSLContext | None,
+    server_hostname: str | None,
+    connected: bool,
+) -> tuple[StreamTransport | AsyncioTransport, str]:
+    """A connection to the first of ``addresses`` that takes one, and that address.
+
+    Nothing has been sent when a connection fails, so trying the next address is safe. TLS
+    verifies the certificate against (and sends as SNI) ``server_hostname`` or the URL's
+    host, never the address.
+    """
+    failure: AMIConnectionError | None = None
+    for address in addresses or (endpoint.host,):
+        try:
+            stream = await open_tcp(
+                address,
+                endpoint.port,
+                ssl_context=ssl_context,
+                server_hostname=server_hostname or endpoint.host,
+            )
+        except AMIConnectionError as exc:
+            failure = exc
+            continue
+        return stream, address
+    assert failure is not None  # (at least one address was tried)
+    if connected:
+        raise ConnectionLost(f"{endpoint.url}: {failure}") from failure
+    raise failure
 
 
 def form_body(fields: tuple[tuple[str, str], ...]) -> bytes:
@@ -144,11 +214,13 @@ async def exchange(
     server_hostname: str | None,
     max_body: int,
     connected: bool,
+    addresses: Sequence[str] = (),
 ) -> HttpReply:
     """POST ``body`` to the endpoint on a new connection and read the whole answer.
 
     Args:
-        endpoint: Where to send it.
+        endpoint: Where to send it (its host goes in the ``Host`` header, and is the name
+            TLS verifies unless ``server_hostname`` is given).
         body: The form-encoded action.
         cookie: The ``mansession_id`` to send, if any.
         ssl_context: TLS context for https (None for http).
@@ -156,6 +228,8 @@ async def exchange(
         max_body: Largest response body accepted, in bytes.
         connected: Whether a session is established: failures to connect are then
             :class:`ConnectionLost` (the link died), before it :class:`AMIConnectionError`.
+        addresses: The IP addresses to connect to, tried in order until one takes the
+            connection (its ``address`` is in the reply); empty: the endpoint's host.
 
     Raises:
         ConnectionLost: the connection broke or the server did not speak valid HTTP.
@@ -163,17 +237,13 @@ async def exchange(
         LimitExceeded: the body is larger than ``max_body``.
     """
     h11 = require_h11()
-    try:
-        stream = await open_tcp(
-            endpoint.host,
-            endpoint.port,
-            ssl_context=ssl_context,
-            server_hostname=server_hostname,
-        )
-    except AMIConnectionError as exc:
-        if connected:
-            raise ConnectionLost(f"{endpoint.url}: {exc}") from exc
-        raise
+    stream, address = await _connect(
+        endpoint,
+        addresses,
+        ssl_context=ssl_context,
+        server_hostname=server_hostname,
+        connected=connected,
+    )
     try:
         conn = h11.Connection(h11.CLIENT, max_incomplete_event_size=_MAX_HEADERS)
         headers = [
@@ -216,7 +286,7 @@ async def exchange(
                     raise LimitExceeded("max_response_size", max_body)
                 chunks.append(bytes(event.data))
             elif isinstance(event, h11.EndOfMessage):
-                return HttpReply(status, reason, reply_cookie, b"".join(chunks))
+                return HttpReply(status, reason, reply_cookie, b"".join(chunks), address)
             elif isinstance(event, h11.ConnectionClosed):  # pragma: no cover - EOF is above
                 raise ConnectionLost(f"{endpoint.url} closed the connection before answering")
             # InformationalResponse (1xx): keep reading.

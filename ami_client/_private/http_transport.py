@@ -10,6 +10,10 @@ The client writes and reads AMI bytes exactly as over TCP; this transport turns 
   ``WaitEvent``. Its own response and the closing ``Event: WaitEventComplete`` are cut off;
   the events between them are queued, verbatim and in order, so the client's correlator and
   subscriptions work unchanged.
+* A session stays on one server: the host name is resolved once, by the session's first
+  request, and every later request goes to the address that took it (the name still goes in
+  the ``Host`` header and is what TLS verifies). A new session (a reconnect makes a new
+  transport) resolves again.
 * A session that is gone (``httptimeout`` expired, or Asterisk restarted) shows as a *new*
   ``mansession_id`` in an answer (Asterisk 22 makes a fresh, unauthenticated session for an
   unknown cookie and answers ``Permission denied``): that, a refused connection, a non-200
@@ -43,6 +47,7 @@ from ami_client._private.http_request import (
     exchange,
     form_body,
     require_h11,
+    resolve,
 )
 from ami_client._private.limits import DEFAULT_LIMITS
 from ami_client._private.message import Event, Message, Response
@@ -219,6 +224,8 @@ class HttpTransport:
         self._limiter = anyio.CapacityLimiter(max_connections)
         self._poll_ids = ActionIdGenerator(f"waitevent-{os.urandom(4).hex()}")
         self._cookie: str | None = None
+        #: The server's address, fixed by the session's first request (see _request).
+        self._address: str | None = None
         self._logged_in = False
         self._events_wanted = True  # Asterisk's default mask for a session is all events
         self._events_changed = anyio.Event()
@@ -367,6 +374,12 @@ class HttpTransport:
 
     async def _request(self, fields: tuple[tuple[str, str], ...]) -> HttpReply:
         logged_in = self._logged_in
+        if self._address is not None:
+            addresses: tuple[str, ...] = (self._address,)
+        else:
+            # The session's first request (Login, or Challenge before it): requests until
+            # then go one at a time, so no other one resolves meanwhile.
+            addresses = await resolve(self.endpoint, connected=logged_in)
         reply = await exchange(
             self.endpoint,
             form_body(fields),
@@ -375,7 +388,12 @@ class HttpTransport:
             server_hostname=self._server_hostname,
             max_body=self._max_response_size,
             connected=logged_in,
+            addresses=addresses,
         )
+        if self._address is None:
+            # Asterisk knows the session's cookie on this server only: a later lookup of a
+            # round-robin name could pick another one, which would answer "no such session".
+            self._address = reply.address
         if reply.status != 200:
             hint = ""
             if reply.status == 404:

@@ -10,12 +10,15 @@ A test can replace any answer with :attr:`FakeRawman.override`, and count reques
 from __future__ import annotations
 
 import os
+import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 from urllib.parse import parse_qsl
 
 import anyio
 import anyio.abc
+import anyio.streams.tls
 import attrs
 import h11
 
@@ -24,12 +27,13 @@ SECRET = "s3cr3t-for-tests"
 
 @attrs.define
 class Request:
-    """One request the fake received: its form fields (in order) and cookie."""
+    """One request the fake received: its form fields (in order), cookie and Host header."""
 
     method: str
     target: str
     fields: list[tuple[str, str]]
     cookie: str | None
+    host: str | None = None
 
     def get(self, key: str) -> str | None:
         for k, v in self.fields:
@@ -76,11 +80,13 @@ class FakeRawman:
         self.override: Override | None = None
         self.active = 0
         self.max_active = 0
+        self.host = "127.0.0.1"
         self.port = 0
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}/"
 
     def actions(self) -> list[str]:
         return [r.action for r in self.requests]
@@ -151,7 +157,7 @@ class FakeRawman:
             return Reply(body, cookie=session.cookie)
         return respond(("Message", "Invalid/unknown command"), status="Error")
 
-    async def serve_one(self, stream: anyio.abc.SocketStream) -> None:
+    async def serve_one(self, stream: anyio.abc.ByteStream) -> None:
         async with stream:
             conn = h11.Connection(h11.SERVER)
             req: h11.Request | None = None
@@ -173,8 +179,10 @@ class FakeRawman:
                 else:
                     return
             assert req is not None
-            cookie = None
+            cookie = host = None
             for name, value in req.headers:
+                if name == b"host":
+                    host = value.decode()
                 if name == b"cookie":
                     for part in value.decode().split(";"):
                         k, _, v = part.strip().partition("=")
@@ -185,6 +193,7 @@ class FakeRawman:
                 req.target.decode(),
                 parse_qsl(body.decode(), keep_blank_values=True, strict_parsing=bool(body)),
                 cookie,
+                host,
             )
             self.requests.append(request)
             self.active += 1
@@ -213,11 +222,24 @@ class FakeRawman:
 
 
 @asynccontextmanager
-async def serve_rawman() -> AsyncIterator[FakeRawman]:
-    """Run a :class:`FakeRawman` on 127.0.0.1 (a free port) for the block's duration."""
+async def serve_rawman(
+    host: str = "127.0.0.1", port: int = 0, ssl_context: ssl.SSLContext | None = None
+) -> AsyncIterator[FakeRawman]:
+    """Run a :class:`FakeRawman` on a loopback address for the block's duration.
+
+    Args:
+        host: The loopback address to listen on.
+        port: The port (0: a free one).
+        ssl_context: A server context: then it speaks HTTPS.
+    """
     server = FakeRawman()
-    listener = await anyio.create_tcp_listener(local_host="127.0.0.1")
-    server.port = listener.extra(anyio.abc.SocketAttribute.local_port)  # noqa: S610
+    server.host = host
+    tcp = await anyio.create_tcp_listener(local_host=host, local_port=port)
+    server.port = tcp.extra(anyio.abc.SocketAttribute.local_port)  # noqa: S610
+    listener: anyio.abc.Listener[Any] = tcp
+    if ssl_context is not None:
+        # As Asterisk: a TLS session may end without a close_notify.
+        listener = anyio.streams.tls.TLSListener(tcp, ssl_context, standard_compatible=False)
     async with anyio.create_task_group() as tg:
 
         async def serve() -> None:
