@@ -23,11 +23,23 @@ import attrs
 from ami_client._private.errors import AMIConnectionError, ConnectionLost, LimitExceeded
 from ami_client._private.transport import AsyncioTransport, StreamTransport, open_tcp
 
-__all__ = ["HttpEndpoint", "HttpReply", "exchange", "form_body", "require_h11", "resolve"]
+__all__ = [
+    "DEFAULT_BODY_TIMEOUT",
+    "HttpEndpoint",
+    "HttpReply",
+    "exchange",
+    "form_body",
+    "require_h11",
+    "resolve",
+]
 
 _USER_AGENT: Final = b"ami-client"
 #: Header block size h11 accepts from the server; Asterisk's headers are a few hundred bytes.
 _MAX_HEADERS: Final = 64 * 1024
+#: Seconds the body may go without a byte once the response's head has arrived. Asterisk
+#: writes a whole body at once after its head (a synchronous Originate waits *before* the
+#: head, which has no deadline here), so a pause this long is a server or a path that broke.
+DEFAULT_BODY_TIMEOUT: Final = 10.0
 
 
 def require_h11() -> ModuleType:
@@ -215,6 +227,7 @@ async def exchange(
     max_body: int,
     connected: bool,
     addresses: Sequence[str] = (),
+    body_timeout: float = DEFAULT_BODY_TIMEOUT,
 ) -> HttpReply:
     """POST ``body`` to the endpoint on a new connection and read the whole answer.
 
@@ -230,9 +243,14 @@ async def exchange(
             :class:`ConnectionLost` (the link died), before it :class:`AMIConnectionError`.
         addresses: The IP addresses to connect to, tried in order until one takes the
             connection (its ``address`` is in the reply); empty: the endpoint's host.
+        body_timeout: Seconds the body may go without a byte once the response's head
+            (status line and headers) is in. Waiting for the head has no limit here: Asterisk
+            sends it only when the action is done (a synchronous Originate), and the caller
+            bounds that wait where it must (the WaitEvent poll).
 
     Raises:
-        ConnectionLost: the connection broke or the server did not speak valid HTTP.
+        ConnectionLost: the connection broke, the server did not speak valid HTTP, or the
+            body stalled for ``body_timeout`` (a body cut short, as when it ends early).
         AMIConnectionError: the server could not be reached (before ``connected``).
         LimitExceeded: the body is larger than ``max_body``.
     """
@@ -272,7 +290,17 @@ async def exchange(
             except h11.RemoteProtocolError as exc:
                 raise ConnectionLost(f"{endpoint.url} answered invalid HTTP: {exc}") from exc
             if event is h11.NEED_DATA:
-                data = await stream.receive()
+                if status:
+                    try:
+                        with anyio.fail_after(body_timeout):
+                            data = await stream.receive()
+                    except TimeoutError:
+                        raise ConnectionLost(
+                            f"{endpoint.url} stopped sending its answer: no byte of the body "
+                            f"for {body_timeout:g} s"
+                        ) from None
+                else:
+                    data = await stream.receive()
                 if not data and not status:
                     raise ConnectionLost(f"{endpoint.url} closed the connection before answering")
                 conn.receive_data(data)  # EOF ends a body without Content-Length, or is an error

@@ -42,6 +42,7 @@ from ami_client._private.errors import (
     RemoteProtocolError,
 )
 from ami_client._private.http_request import (
+    DEFAULT_BODY_TIMEOUT,
     HttpEndpoint,
     HttpReply,
     exchange,
@@ -202,6 +203,7 @@ class HttpTransport:
         poll_timeout: Seconds each WaitEvent may wait for events.
         max_connections: Actions in flight at once; more wait their turn (in order).
         max_response_size: Largest HTTP body accepted, in bytes.
+        body_timeout: Seconds an answer's body may go without a byte once its head is in.
     """
 
     expects_banner = False
@@ -215,8 +217,10 @@ class HttpTransport:
         poll_timeout: float = DEFAULT_POLL_TIMEOUT,
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
         max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE,
+        body_timeout: float = DEFAULT_BODY_TIMEOUT,
     ) -> None:
         self.endpoint = endpoint
+        self._body_timeout = body_timeout
         self._ssl_context = ssl_context
         self._server_hostname = server_hostname
         self._poll_timeout = max(1, math.ceil(poll_timeout))
@@ -389,6 +393,7 @@ class HttpTransport:
             max_body=self._max_response_size,
             connected=logged_in,
             addresses=addresses,
+            body_timeout=self._body_timeout,
         )
         if self._address is None:
             # Asterisk knows the session's cookie on this server only: a later lookup of a
@@ -519,6 +524,7 @@ def http_transport_factory(
     poll_timeout: float = DEFAULT_POLL_TIMEOUT,
     max_connections: int = DEFAULT_MAX_CONNECTIONS,
     max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE,
+    body_timeout: float = DEFAULT_BODY_TIMEOUT,
 ) -> TransportFactory:
     """A transport factory for AMI over HTTP(S), for ``connect(transport_factory=...)``.
 
@@ -534,6 +540,9 @@ def http_transport_factory(
         poll_timeout: Seconds each WaitEvent may wait (Asterisk caps it at httptimeout - 10).
         max_connections: Actions in flight at once.
         max_response_size: Largest HTTP body accepted, in bytes.
+        body_timeout: Seconds an answer's body may go without a byte once its head (status
+            and headers) is in; then the link is lost (:class:`~ami_client.ConnectionLost`),
+            as for a body cut short. The head itself may take as long as the action does.
 
     Raises:
         ImportError: h11 is not installed (``pip install 'ami-client[http]'``).
@@ -544,6 +553,14 @@ def http_transport_factory(
     context = _tls_context(endpoint, ssl)
     if not (isinstance(poll_timeout, (int, float)) and 1 <= poll_timeout <= 3600):
         raise ValueError(f"poll_timeout must be 1 to 3600 seconds, not {poll_timeout!r}")
+    if not (
+        isinstance(body_timeout, (int, float))
+        and not isinstance(body_timeout, bool)
+        and 0 < body_timeout <= 3600
+    ):
+        raise ValueError(
+            f"body_timeout must be over 0 and up to 3600 seconds, not {body_timeout!r}"
+        )
     for name, value in (
         ("max_connections", max_connections),
         ("max_response_size", max_response_size),
@@ -559,6 +576,7 @@ def http_transport_factory(
             poll_timeout=poll_timeout,
             max_connections=max_connections,
             max_response_size=max_response_size,
+            body_timeout=body_timeout,
         )
 
     return open_http

@@ -54,6 +54,7 @@ class Reply:
     status: int = 200
     cookie: str | None = None
     hang_up: bool = False  # close the connection without answering
+    stall_after: int | None = None  # send the head and this many body bytes, then nothing
 
 
 @attrs.define
@@ -214,9 +215,14 @@ class FakeRawman:
                 set_cookie = f'mansession_id="{reply.cookie}"; Version=1; Max-Age=60'
                 headers.append((b"Set-Cookie", set_cookie.encode()))
             out = conn.send(h11.Response(status_code=reply.status, headers=headers))
-            out += conn.send(h11.Data(data=reply.body)) + conn.send(h11.EndOfMessage())
+            if reply.stall_after is not None:
+                out += conn.send(h11.Data(data=reply.body[: reply.stall_after]))
+            else:
+                out += conn.send(h11.Data(data=reply.body)) + conn.send(h11.EndOfMessage())
             try:
                 await stream.send(out)
+                if reply.stall_after is not None:
+                    await anyio.sleep_forever()  # the connection stays open, silent
             except (anyio.BrokenResourceError, anyio.ClosedResourceError):
                 return
 

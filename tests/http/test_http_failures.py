@@ -38,8 +38,11 @@ pytestmark = pytest.mark.anyio
 
 
 @asynccontextmanager
-async def serve_bytes(answer: bytes) -> AsyncIterator[int]:
-    """Answer every request on 127.0.0.1 with ``answer`` (raw bytes), then close."""
+async def serve_bytes(answer: bytes, *, then_stall: bool = False) -> AsyncIterator[int]:
+    """Answer every request on 127.0.0.1 with ``answer`` (raw bytes), then close.
+
+    With ``then_stall`` the connection stays open after the answer, and silent.
+    """
 
     async def one(stream: anyio.abc.SocketStream) -> None:
         async with stream:
@@ -47,6 +50,8 @@ async def serve_bytes(answer: bytes) -> AsyncIterator[int]:
             while b"\r\n\r\n" not in data:  # the request's head; its small body follows it
                 data += await stream.receive()
             await stream.send(answer)
+            if then_stall:
+                await anyio.sleep_forever()
 
     listener = await anyio.create_tcp_listener(local_host="127.0.0.1")
     port = listener.extra(anyio.abc.SocketAttribute.local_port)  # noqa: S610
@@ -58,7 +63,7 @@ async def serve_bytes(answer: bytes) -> AsyncIterator[int]:
             tg.cancel_scope.cancel()
 
 
-async def post(port: int) -> Any:
+async def post(port: int, **kwargs: Any) -> Any:
     endpoint = HttpEndpoint.from_url(f"http://127.0.0.1:{port}/")
     return await exchange(
         endpoint,
@@ -68,6 +73,7 @@ async def post(port: int) -> Any:
         server_hostname=None,
         max_body=1 << 20,
         connected=True,
+        **kwargs,
     )
 
 
@@ -91,6 +97,26 @@ async def test_invalid_http_is_connection_lost(answer: bytes) -> None:
             await post(port)
     assert f"http://127.0.0.1:{port}/rawman answered invalid HTTP" in str(caught.value)
     assert caught.value.__cause__ is not None  # h11's own diagnosis is kept
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b"HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\n",  # the head, then nothing
+        b"HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\nResponse: Success\r\n",  # mid-body
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nRespo\r\n",  # chunked
+    ],
+    ids=["after-head", "mid-body", "chunked"],
+)
+async def test_body_that_stalls_is_connection_lost(answer: bytes) -> None:
+    async with serve_bytes(answer, then_stall=True) as port:
+        started = anyio.current_time()
+        with anyio.fail_after(5), pytest.raises(ConnectionLost) as caught:
+            await post(port, body_timeout=0.3)
+        took = anyio.current_time() - started
+    assert f"http://127.0.0.1:{port}/rawman stopped sending its answer" in str(caught.value)
+    assert "for 0.3 s" in str(caught.value)
+    assert 0.3 <= took < 3
 
 
 @pytest.mark.parametrize(
@@ -160,10 +186,14 @@ async def test_missing_h11_is_a_clear_import_error(monkeypatch: pytest.MonkeyPat
         ({"max_connections": True}, "max_connections"),
         ({"max_response_size": -1}, "max_response_size"),
         ({"max_response_size": 1.5}, "max_response_size"),
+        ({"body_timeout": 0}, "body_timeout"),
+        ({"body_timeout": True}, "body_timeout"),
+        ({"body_timeout": float("nan")}, "body_timeout"),
+        ({"body_timeout": 3601}, "body_timeout"),
     ],
 )
 def test_bad_numbers_are_refused(kwargs: dict[str, Any], name: str) -> None:
-    with pytest.raises(ValueError, match=f"{name} must be a positive int"):
+    with pytest.raises(ValueError, match=f"{name} must be "):
         http_transport_factory("http://127.0.0.1:8088/", **kwargs)
 
 
@@ -237,6 +267,51 @@ async def test_blank_answer_to_an_action_fails_it() -> None:
                     await ami.send(Action("Ping"))
     assert "RemoteProtocolError" in repr(caught.value) + repr(caught.value.__cause__)
     assert "expected one AMI message" in repr(caught.value) + repr(caught.value.__cause__)
+
+
+async def test_answer_that_stalls_mid_body_fails_the_action_and_ends_the_session() -> None:
+    async def stall(request: Request, server: FakeRawman) -> Reply | None:
+        if request.action != "ping":
+            return None
+        body = message(("Response", "Success"), ("ActionID", request.get("ActionID") or ""))
+        return Reply(body, cookie=request.cookie, stall_after=10)
+
+    async with serve_rawman() as server:
+        server.override = stall
+        factory = http_transport_factory(server.url, body_timeout=0.3)
+        with anyio.fail_after(5):
+            async with ami_client.connect(
+                username="admin",
+                secret=SECRET,
+                transport_factory=factory,
+                events=False,
+                keepalive=None,
+            ) as ami:
+                with pytest.raises(ConnectionLost, match="stopped sending its answer"):
+                    await ami.send(Action("Ping"))
+                # As for a body cut short: the link is lost (a ReconnectPolicy logs in again).
+                assert ami.state is ConnectionState.CLOSED
+
+
+async def test_slow_head_has_no_body_deadline() -> None:
+    # A synchronous Originate: Asterisk answers (head and body) only when the call is up.
+    async def slow(request: Request, server: FakeRawman) -> Reply | None:
+        if request.action == "ping":
+            await anyio.sleep(0.8)
+        return None
+
+    async with serve_rawman() as server:
+        server.override = slow
+        factory = http_transport_factory(server.url, body_timeout=0.2)
+        with anyio.fail_after(5):
+            async with ami_client.connect(
+                username="admin",
+                secret=SECRET,
+                transport_factory=factory,
+                events=False,
+                keepalive=None,
+            ) as ami:
+                assert (await ami.send(Action("Ping")))["Ping"] == "Pong"
 
 
 async def test_server_gone_after_login_is_connection_lost() -> None:
