@@ -69,6 +69,9 @@ POLL_GRACE: Final = 10.0
 #: session's mask filters out arrived: without a pause the poll would spin, a request each
 #: time. Events are not lost meanwhile: they wait in Asterisk's queue for the next poll.
 IDLE_POLL_GAP: Final = 0.2
+# While turning events off with our poll in flight: how long to wait for that poll's answer
+# before another WaitEvent with Timeout 0 takes over from it (see _settle_poll).
+SETTLE_GAP: Final = 0.05
 #: Actions in flight at once (each is one HTTP request on its own connection).
 DEFAULT_MAX_CONNECTIONS: Final = 4
 #: Largest HTTP body accepted. A WaitEvent answer holds every event since the previous poll;
@@ -233,6 +236,10 @@ class HttpTransport:
         self._logged_in = False
         self._events_wanted = True  # Asterisk's default mask for a session is all events
         self._events_changed = anyio.Event()
+        # Set while our WaitEvent is in flight (by the poll loop; see _settle_poll).
+        self._poll_done: anyio.Event | None = None
+        # Events actions turning events off now: no poll starts meanwhile (see _settle_poll).
+        self._holding_polls = 0
         self._inbox: deque[bytes] = deque()
         self._inbox_wake: anyio.Event | None = None
         self._eof = False  # logged off: receive() reports the end, as TCP's close after Goodbye
@@ -341,14 +348,33 @@ class HttpTransport:
     async def _perform(self, fields: tuple[tuple[str, str], ...]) -> None:
         """One action: POST it, check its answer is there, queue the answer's bytes."""
         name = fields[0][1].strip().lower()
-        action_id = _field(fields, "ActionID")
+        if (
+            name == "events"
+            and self._logged_in
+            and self._events_wanted
+            and not _events_on(_field(fields, "EventMask"), True)
+        ):
+            # Turning events off: no WaitEvent of ours may reach Asterisk after this action,
+            # or it would turn them back on (see _settle_poll).
+            self._holding_polls += 1
+            try:
+                await self._settle_poll()
+                await self._perform_now(name, fields)
+            finally:
+                self._holding_polls -= 1
+                self._events_changed.set()  # the poll loop looks again
+            return
         if (
             name == "events"
             and self._logged_in
             and not self._events_wanted
             and _events_on(_field(fields, "EventMask"), False)
         ):
-            await self._discard_queued_events()
+            await self._wait_event_now(deliver=False)  # (dropped: see there)
+        await self._perform_now(name, fields)
+
+    async def _perform_now(self, name: str, fields: tuple[tuple[str, str], ...]) -> None:
+        action_id = _field(fields, "ActionID")
         reply = await self._request(fields)
         body = reply.body
         head, _ = _head(body)
@@ -424,15 +450,18 @@ class HttpTransport:
             self._events_wanted = wanted
             self._events_changed.set()
 
-    async def _discard_queued_events(self) -> None:
-        """Drop the events Asterisk queued for the session while its events were off.
+    async def _wait_event_now(self, *, deliver: bool) -> bytes:
+        """A WaitEvent with ``Timeout: 0``: the events queued for the session, returned
+        (``deliver``) or dropped.
 
-        Over TCP, Asterisk skips a session's events while they are off (manager.c,
-        process_events moves its place in the queue on). Over HTTP only a WaitEvent moves it:
-        with nobody polling, the events of the whole off period (Asterisk keeps up to 2.5 x
-        httptimeout of them) wait there, and the first poll after ``Events: on`` would hand
-        them over, long after the fact. A WaitEvent with ``Timeout: 0`` just before the
-        ``Events`` action takes them away; they are dropped, as over TCP.
+        Dropped: just before an ``Events`` action that turns events back on. Over TCP,
+        Asterisk skips a session's events while they are off (manager.c, process_events
+        moves its place in the queue on). Over HTTP only a WaitEvent moves it: with nobody
+        polling, the events of the whole off period (Asterisk keeps up to 2.5 x httptimeout
+        of them) wait there, and the first poll after ``Events: on`` would hand them over,
+        long after the fact. Taken away first, they are dropped, as over TCP.
+
+        Handed on: see _settle_poll.
         """
         poll_id = self._poll_ids()
         fields = (("Action", "WaitEvent"), ("ActionID", poll_id), ("Timeout", "0"))
@@ -442,14 +471,41 @@ class HttpTransport:
         except TimeoutError as exc:
             raise ConnectionLost(f"no answer to WaitEvent within {POLL_GRACE} s") from exc
         except LimitExceeded:
+            if deliver:
+                raise  # (as for any poll: events too many to read are events lost)
             # Asterisk has taken the events off the session's queue before answering: they
             # are gone all the same, and nothing of them was wanted.
-            return
-        wait_event_payload(reply.body, poll_id)  # (checks the answer; its events are dropped)
+            return b""
+        events = wait_event_payload(reply.body, poll_id)  # (checks the answer)
+        return events if deliver else b""
+
+    async def _settle_poll(self) -> None:
+        """Return once no WaitEvent of ours is in flight (none starts meanwhile).
+
+        Asterisk 22's WaitEvent turns a session's events back on when they are off (manager.c,
+        ``action_waitevent``). Our poll in flight as an ``Events: off`` is sent may reach
+        Asterisk after it, on its own connection, and undo it: events from after the switch
+        would keep coming. So before that action the poll must be over. A WaitEvent with
+        ``Timeout: 0`` takes over from a poll waiting in Asterisk, which then answers at once
+        with nothing ("Abandoning event request"); it answers itself at once with the events
+        queued so far, which are handed on (they come from before the switch). One is sent
+        again every SETTLE_GAP until our poll's answer is in, since that poll may reach
+        Asterisk after a WaitEvent sent to take over from it. Their events are handed on after
+        the poll's own, which are older.
+        """
+        taken: list[bytes] = []
+        while (done := self._poll_done) is not None and not done.is_set():
+            taken.append(await self._wait_event_now(deliver=True))
+            with anyio.move_on_after(SETTLE_GAP):
+                await done.wait()
+        events = b"".join(taken)
+        if events and not (self._eof or self._closed):
+            self._inbox.append(events)
+            self._wake_receiver()
 
     async def _poll_loop(self) -> None:
         while not (self._eof or self._closed):
-            if not self._events_wanted:
+            if not self._events_wanted or self._holding_polls:
                 changed = self._events_changed = anyio.Event()
                 await changed.wait()
                 continue
@@ -460,7 +516,9 @@ class HttpTransport:
                 self._fail(exc)
                 return
             if not brought:
-                await anyio.sleep(started + IDLE_POLL_GAP - anyio.current_time())
+                # (Not below 0: anyio refuses a negative sleep, and a poll that waited out its
+                # Timeout is older than the gap.)
+                await anyio.sleep(max(0.0, started + IDLE_POLL_GAP - anyio.current_time()))
 
     async def _poll_once(self) -> bool:
         """One WaitEvent; whether it brought events."""
@@ -471,11 +529,14 @@ class HttpTransport:
             ("Timeout", str(self._poll_timeout)),
         )
         limit = self._poll_timeout + POLL_GRACE
+        done = self._poll_done = anyio.Event()
         try:
             with anyio.fail_after(limit):
                 reply = await self._request(fields)
         except TimeoutError as exc:
             raise ConnectionLost(f"no answer to WaitEvent within {limit} s") from exc
+        finally:
+            done.set()
         if self._eof or self._closed:
             return True
         events = wait_event_payload(reply.body, poll_id)

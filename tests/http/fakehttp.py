@@ -4,6 +4,10 @@ It models what Asterisk 22 does (tests/data/transcripts/http_rawman.http, manage
 request per connection with ``Connection: close``; a ``mansession_id`` cookie (quoted) in
 every answer; an unknown cookie gets a new, unauthenticated session and ``Permission denied``;
 ``WaitEvent`` answers its response, the queued events and ``Event: WaitEventComplete``.
+As manager.c's ``action_waitevent``: a ``WaitEvent`` turns a session's events back on when they
+are off, and a second one takes over from one still waiting, which is answered with an empty
+body ("Abandoning event request"); events are queued whether on or off (the mask is applied
+as they are handed out, and a ``WaitEvent`` has just turned it on).
 A test can replace any answer with :attr:`FakeRawman.override`, and count requests.
 """
 
@@ -63,9 +67,17 @@ class Session:
     authenticated: bool = False
     events: list[bytes] = attrs.field(factory=list)
     wake: anyio.Event = attrs.field(factory=anyio.Event)
+    send_events: bool = True  # the session's Events setting
+    waiter: object = None  # the WaitEvent waiting now, if any
 
 
 Override = Callable[[Request, "FakeRawman"], Awaitable[Reply | None]]
+
+
+def _on(mask: str | None, current: bool = True) -> bool:
+    if mask is None or not mask.strip():
+        return current  # (Asterisk ignores an empty mask)
+    return mask.strip().lower() not in ("off", "no", "false", "0")
 
 
 def message(*fields: tuple[str, str]) -> bytes:
@@ -128,6 +140,7 @@ class FakeRawman:
         if action == "login":
             if request.get("Username") == "admin" and request.get("Secret") == SECRET:
                 session.authenticated = True
+                session.send_events = _on(request.get("Events"))
                 return respond(("Message", "Authentication accepted"))
             return respond(("Message", "Authentication failed"), status="Error")
         if not session.authenticated:
@@ -138,7 +151,8 @@ class FakeRawman:
             self.sessions.pop(session.cookie, None)
             return respond(("Message", "Thanks for all the fish."), status="Goodbye")
         if action == "events":
-            return respond(("Events", "On"))
+            session.send_events = _on(request.get("EventMask"), session.send_events)
+            return respond(("Events", "On" if session.send_events else "Off"))
         if action == "userevent":
             self.queue_event(
                 ("Event", "UserEvent"), ("UserEvent", request.get("UserEvent") or ""), *idf
@@ -146,10 +160,18 @@ class FakeRawman:
             return respond(("Message", "Event Sent"))
         if action == "waitevent":
             timeout = float(request.get("Timeout") or "1")
+            token = session.waiter = object()
+            session.wake.set()  # another WaitEvent still waiting gives up
+            session.send_events = True
             with anyio.move_on_after(timeout):
                 while not session.events and session.cookie in self.sessions:
                     session.wake = anyio.Event()
                     await session.wake.wait()
+                    if session.waiter is not token:
+                        break
+            if session.waiter is not token:
+                return Reply(b"", cookie=session.cookie)  # abandoned: it takes no events
+            session.waiter = None
             events, session.events = session.events, []
             body = message(
                 ("Response", "Success"), *idf, ("Message", "Waiting for Event completed.")

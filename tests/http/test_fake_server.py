@@ -286,6 +286,82 @@ async def test_events_queued_while_off_are_not_delivered_when_turned_on() -> Non
         assert (drain.action, drain.get("Timeout")) == ("waitevent", "0")
 
 
+async def test_a_poll_that_waits_out_its_timeout_does_not_end_the_link() -> None:
+    # An idle PBX: the poll waits its whole Timeout and brings nothing. The pause kept after
+    # an empty poll was computed as a negative sleep then, which anyio refuses (ValueError):
+    # the link ended at the first idle poll.
+    async with serve_rawman() as server:
+        factory = http_transport_factory(server.url, poll_timeout=1)
+        with anyio.fail_after(10):
+            async with ami_client.connect(
+                username="admin", secret=SECRET, keepalive=None, transport_factory=factory
+            ) as ami:
+                await wait_until(lambda: server.actions().count("waitevent") >= 3, 5)
+                assert ami.state is ConnectionState.CONNECTED
+                assert (await ami.send(Action("Ping")))["Ping"] == "Pong"
+
+
+async def test_a_poll_that_reaches_the_server_late_does_not_turn_events_back_on() -> None:
+    # Asterisk's WaitEvent turns a session's events back on when they are off. The poll in
+    # flight as `Events: off` is sent travels on its own connection: here the server reads it
+    # 0.3 s late, after the Events action. It used to turn events on again for good, and the
+    # events from after the switch kept coming (against the real Asterisk: 1 run in 3).
+    late: list[float] = []
+
+    async def slow_poll(request: Request, server: FakeRawman) -> Reply | None:
+        if request.action == "waitevent" and request.get("Timeout") != "0" and late:
+            await anyio.sleep(late.pop())
+        return None  # then as usual
+
+    async with serve_rawman() as server:
+        server.override = slow_poll
+        with anyio.fail_after(10):
+            async with connect(server) as ami, ami.subscribe("UserEvent") as events:
+                await wait_until(lambda: "waitevent" in server.actions())
+                late.append(0.3)  # the next poll, started once this event is delivered
+                await ami.send(Action("UserEvent", UserEvent="Before"))
+                assert (await events.receive())["UserEvent"] == "Before"
+                await wait_until(lambda: not late)  # the late poll is on its way
+                polls = server.actions().count("waitevent")
+                await ami.events_mask(False)
+                # Polls were sent to take over from the late one (Timeout 0), and the Events
+                # action went only once it had been answered.
+                assert server.actions().count("waitevent") > polls
+                await ami.send(Action("UserEvent", UserEvent="WhileOff"))
+                await anyio.sleep(0.5)
+                await ami.events_mask(True)
+                await ami.send(Action("UserEvent", UserEvent="AfterOn"))
+                got = await events.receive()
+                assert ami.state is ConnectionState.CONNECTED
+        assert got["UserEvent"] == "AfterOn"
+
+
+async def test_events_from_before_the_switch_off_are_kept_in_order() -> None:
+    # The polls sent to take over from the one in flight (see the test above) take the events
+    # queued before the switch: they are handed on, in order, not dropped.
+    late: list[float] = []
+
+    async def slow_poll(request: Request, server: FakeRawman) -> Reply | None:
+        if request.action == "waitevent" and request.get("Timeout") != "0" and late:
+            await anyio.sleep(late.pop())
+        return None
+
+    async with serve_rawman() as server:
+        server.override = slow_poll
+        with anyio.fail_after(10):
+            async with connect(server) as ami, ami.subscribe("UserEvent") as events:
+                await wait_until(lambda: "waitevent" in server.actions())
+                late.append(0.3)
+                await ami.send(Action("UserEvent", UserEvent="Before"))
+                assert (await events.receive())["UserEvent"] == "Before"
+                await wait_until(lambda: not late)
+                for n in range(3):  # queued while the late poll is on its way
+                    server.queue_event(("Event", "UserEvent"), ("UserEvent", f"Queued{n}"))
+                await ami.events_mask(False)
+                got = [(await events.receive())["UserEvent"] for _ in range(3)]
+        assert got == ["Queued0", "Queued1", "Queued2"]
+
+
 async def test_events_queued_while_off_beyond_the_size_limit_do_not_end_the_link() -> None:
     # Asterisk takes them off the session's queue before answering: a body too big to read
     # is as good as read, since all of it is dropped.
