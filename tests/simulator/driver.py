@@ -8,7 +8,8 @@ Asterisk, or the simulator's in-memory pair).
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, TypeVar
 
 import anyio
 import anyio.abc
@@ -24,6 +25,11 @@ from ami_client.protocol import (
     Response,
     serialize_action,
 )
+
+if TYPE_CHECKING:
+    from tests.asterisk.server import AsteriskServer
+
+T = TypeVar("T")
 
 
 class Driver:
@@ -137,3 +143,23 @@ class Driver:
         return [
             m for m in self.received if isinstance(m, Event) and (name is None or m.name == name)
         ]
+
+
+async def on_asterisk(
+    asterisk: AsteriskServer,
+    run: Callable[[Driver], Awaitable[T]],
+    good: Callable[[T], bool],
+    *,
+    seconds: float = 30,
+) -> T:
+    """``run``'s result on the real Asterisk (each run within ``seconds``). A shared server
+    may disturb a run: it is retried (twice, a second apart) while ``good`` says no. The
+    last one is returned, for the caller's assertions to show what differs."""
+    for attempt in range(3):
+        if attempt:
+            await anyio.sleep(1)
+        with anyio.fail_after(seconds):
+            result = await run(await Driver.tcp(asterisk.host, asterisk.ami_port))
+        if good(result):
+            break
+    return result

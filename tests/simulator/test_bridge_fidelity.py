@@ -16,7 +16,7 @@ from ami_client.protocol import Event, Message
 from ami_client.testing import Simulator
 from tests.asterisk.server import AsteriskServer
 from tests.simulator.compare import diff, only_call, per_channel
-from tests.simulator.driver import Driver
+from tests.simulator.driver import Driver, on_asterisk
 
 pytestmark = pytest.mark.anyio
 
@@ -245,12 +245,6 @@ async def test_bridge_action_channels_match_asterisk(
     view: Callable[[list[Message]], dict[str, list[tuple[str, tuple[str, ...]]]]],
 ) -> None:
     simulated = view(await _simulated(scenario))
-    for attempt in range(3):  # a shared server may disturb a run: retried first
-        if attempt:
-            await anyio.sleep(1)
-        with anyio.fail_after(60):
-            real = await scenario(await Driver.tcp(asterisk.host, asterisk.ami_port))
-        problems = diff(view(real), simulated)
-        if not problems:
-            break
+    real = await on_asterisk(asterisk, scenario, lambda r: not diff(view(r), simulated), seconds=60)
+    problems = diff(view(real), simulated)
     assert problems == [], "\n".join(problems)

@@ -22,7 +22,7 @@ from ami_client.protocol import Event, Message
 from ami_client.testing import serve
 from tests.asterisk.server import AsteriskServer
 from tests.simulator.compare import diff, only_call, per_channel
-from tests.simulator.driver import Driver
+from tests.simulator.driver import Driver, on_asterisk
 
 pytestmark = pytest.mark.anyio
 
@@ -116,12 +116,8 @@ async def test_blind_transfer_in_a_bridge_action_bridge_matches_asterisk(
     asterisk: AsteriskServer, half: str
 ) -> None:
     simulated = _view(await _simulated(half))
-    for attempt in range(3):  # a shared server may disturb a run: retried first
-        if attempt:
-            await anyio.sleep(1)
-        with anyio.fail_after(60):
-            real = await transferred(half)(await Driver.tcp(asterisk.host, asterisk.ami_port))
-        problems = diff(_view(real), simulated)
-        if not problems:
-            break
+    real = await on_asterisk(
+        asterisk, transferred(half), lambda r: not diff(_view(r), simulated), seconds=60
+    )
+    problems = diff(_view(real), simulated)
     assert problems == [], "\n".join(problems)

@@ -4,6 +4,8 @@ real Asterisk 22, compared like test_fidelity.py does."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import anyio
 import pytest
 
@@ -11,7 +13,7 @@ from ami_client.protocol import Event
 from ami_client.testing import Simulator
 from tests.asterisk.server import AsteriskServer
 from tests.simulator.compare import diff, only_call, per_channel
-from tests.simulator.driver import Driver
+from tests.simulator.driver import Driver, on_asterisk
 
 pytestmark = pytest.mark.anyio
 
@@ -70,15 +72,12 @@ async def test_userevent_extension() -> None:
 @pytest.mark.parametrize("exten", ["setvar", "userevent"])
 async def test_dialplan_apps_match_asterisk(asterisk: AsteriskServer, exten: str) -> None:
     simulated = per_channel(await _simulated(exten))
-    for attempt in range(3):  # a shared server may disturb a run: retried first
-        if attempt:
-            await anyio.sleep(1)
-        with anyio.fail_after(30):
-            real = per_channel(await _run(await Driver.tcp(asterisk.host, asterisk.ami_port),
-                                          exten))  # fmt: skip
-        problems = diff(real, simulated)
-        if not problems:
-            break
+
+    async def run(d: Driver) -> Any:
+        return per_channel(await _run(d, exten))
+
+    real = await on_asterisk(asterisk, run, lambda r: not diff(r, simulated))
+    problems = diff(real, simulated)
     assert problems == [], "\n".join(problems)
 
 

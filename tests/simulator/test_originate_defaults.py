@@ -30,7 +30,7 @@ from ami_client.protocol import Event, Message, Response
 from ami_client.testing import serve
 from tests.asterisk.server import AsteriskServer
 from tests.simulator.compare import only_call
-from tests.simulator.driver import Driver
+from tests.simulator.driver import Driver, on_asterisk
 
 pytestmark = pytest.mark.anyio
 
@@ -176,13 +176,7 @@ async def test_originate_defaults_on_the_simulator(name: str) -> None:
 async def test_originate_defaults_match_asterisk(asterisk: AsteriskServer, name: str) -> None:
     scenario, expected = SCENARIOS[name]
     simulated = await _on_the_simulator(scenario)
-    for attempt in range(3):  # a shared server may disturb a run: retried first
-        if attempt:
-            await anyio.sleep(1)
-        with anyio.fail_after(30):
-            real = await scenario(await Driver.tcp(asterisk.host, asterisk.ami_port))
-        if real == expected:
-            break
+    real = await on_asterisk(asterisk, scenario, expected.__eq__)
     assert real == expected
     assert simulated == real
 
