@@ -301,27 +301,32 @@ async def test_a_poll_that_waits_out_its_timeout_does_not_end_the_link() -> None
                 assert (await ami.send(Action("Ping")))["Ping"] == "Pong"
 
 
-async def test_a_poll_that_reaches_the_server_late_does_not_turn_events_back_on() -> None:
-    # Asterisk's WaitEvent turns a session's events back on when they are off. The poll in
-    # flight as `Events: off` is sent travels on its own connection: here the server reads it
-    # 0.3 s late, after the Events action. It used to turn events on again for good, and the
-    # events from after the switch kept coming (against the real Asterisk: 1 run in 3).
-    late: list[float] = []
+async def _send_a_late_poll(server: FakeRawman, ami: Any, events: Any) -> None:
+    """Have the client's next poll read by the server 0.3 s late, and return once it is on
+    its way (the one before it answered with an event ``Before``)."""
+    late = [0.3]
 
     async def slow_poll(request: Request, server: FakeRawman) -> Reply | None:
         if request.action == "waitevent" and request.get("Timeout") != "0" and late:
             await anyio.sleep(late.pop())
         return None  # then as usual
 
+    await wait_until(lambda: "waitevent" in server.actions())
+    server.override = slow_poll
+    await ami.send(Action("UserEvent", UserEvent="Before"))
+    assert (await events.receive())["UserEvent"] == "Before"
+    await wait_until(lambda: not late)
+
+
+async def test_a_poll_that_reaches_the_server_late_does_not_turn_events_back_on() -> None:
+    # Asterisk's WaitEvent turns a session's events back on when they are off. The poll in
+    # flight as `Events: off` is sent travels on its own connection: here the server reads it
+    # 0.3 s late, after the Events action. It used to turn events on again for good, and the
+    # events from after the switch kept coming (against the real Asterisk: 1 run in 3).
     async with serve_rawman() as server:
-        server.override = slow_poll
         with anyio.fail_after(10):
             async with connect(server) as ami, ami.subscribe("UserEvent") as events:
-                await wait_until(lambda: "waitevent" in server.actions())
-                late.append(0.3)  # the next poll, started once this event is delivered
-                await ami.send(Action("UserEvent", UserEvent="Before"))
-                assert (await events.receive())["UserEvent"] == "Before"
-                await wait_until(lambda: not late)  # the late poll is on its way
+                await _send_a_late_poll(server, ami, events)
                 polls = server.actions().count("waitevent")
                 await ami.events_mask(False)
                 # Polls were sent to take over from the late one (Timeout 0), and the Events
@@ -339,22 +344,10 @@ async def test_a_poll_that_reaches_the_server_late_does_not_turn_events_back_on(
 async def test_events_from_before_the_switch_off_are_kept_in_order() -> None:
     # The polls sent to take over from the one in flight (see the test above) take the events
     # queued before the switch: they are handed on, in order, not dropped.
-    late: list[float] = []
-
-    async def slow_poll(request: Request, server: FakeRawman) -> Reply | None:
-        if request.action == "waitevent" and request.get("Timeout") != "0" and late:
-            await anyio.sleep(late.pop())
-        return None
-
     async with serve_rawman() as server:
-        server.override = slow_poll
         with anyio.fail_after(10):
             async with connect(server) as ami, ami.subscribe("UserEvent") as events:
-                await wait_until(lambda: "waitevent" in server.actions())
-                late.append(0.3)
-                await ami.send(Action("UserEvent", UserEvent="Before"))
-                assert (await events.receive())["UserEvent"] == "Before"
-                await wait_until(lambda: not late)
+                await _send_a_late_poll(server, ami, events)
                 for n in range(3):  # queued while the late poll is on its way
                     server.queue_event(("Event", "UserEvent"), ("UserEvent", f"Queued{n}"))
                 await ami.events_mask(False)
