@@ -796,27 +796,33 @@ class AMIClient:
 
     async def _supervise(self, link: _Link, reapply: bool) -> None:
         while True:
-            async with anyio.create_task_group() as tg:
-                tg.start_soon(self._guard, link, self._read, "reader")
-                tg.start_soon(self._guard, link, self._write, "writer")
-                if self.keepalive is not None:
-                    tg.start_soon(self._guard, link, self._keepalive, "keepalive")
-                run = getattr(link.transport, "run", None)
-                if run is not None:
-                    # A transport with work of its own: AMI over HTTP long-polls WaitEvent.
-                    tg.start_soon(self._guard, link, lambda _link, _run=run: _run(), "transport")
-                if reapply:
-                    await self._reapply(link)
-                    if link.failure is None:
-                        self._link = link
-                        self._reconnects += 1
-                        for hook in tuple(self._reconnected_hooks):
-                            hook()
-                        self._set_state(ConnectionState.CONNECTED)
-                await link.finished.wait()
-                tg.cancel_scope.cancel()
-            with anyio.CancelScope(shield=True):
-                await link.transport.aclose()
+            try:
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(self._guard, link, self._read, "reader")
+                    tg.start_soon(self._guard, link, self._write, "writer")
+                    if self.keepalive is not None:
+                        tg.start_soon(self._guard, link, self._keepalive, "keepalive")
+                    run = getattr(link.transport, "run", None)
+                    if run is not None:
+                        # A transport with work of its own: AMI over HTTP long-polls WaitEvent.
+                        tg.start_soon(
+                            self._guard, link, lambda _link, _run=run: _run(), "transport"
+                        )
+                    if reapply:
+                        await self._reapply(link)
+                        if link.failure is None:
+                            self._link = link
+                            self._reconnects += 1
+                            for hook in tuple(self._reconnected_hooks):
+                                hook()
+                            self._set_state(ConnectionState.CONNECTED)
+                    await link.finished.wait()
+                    tg.cancel_scope.cancel()
+            finally:
+                # Also when aclose() cancels the supervisor: a link still re-applying the
+                # session's settings is not self._link yet, so aclose() would not close it.
+                with anyio.CancelScope(shield=True):
+                    await link.transport.aclose()
             if self._closing:
                 return
             reason = link.failure
