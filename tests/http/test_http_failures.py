@@ -280,13 +280,7 @@ async def test_answer_that_stalls_mid_body_fails_the_action_and_ends_the_session
         server.override = stall
         factory = http_transport_factory(server.url, body_timeout=0.3)
         with anyio.fail_after(5):
-            async with ami_client.connect(
-                username="admin",
-                secret=SECRET,
-                transport_factory=factory,
-                events=False,
-                keepalive=None,
-            ) as ami:
+            async with connect(server, transport_factory=factory, events=False) as ami:
                 with pytest.raises(ConnectionLost, match="stopped sending its answer"):
                     await ami.send(Action("Ping"))
                 # As for a body cut short: the link is lost (a ReconnectPolicy logs in again).
@@ -304,13 +298,7 @@ async def test_slow_head_has_no_body_deadline() -> None:
         server.override = slow
         factory = http_transport_factory(server.url, body_timeout=0.2)
         with anyio.fail_after(5):
-            async with ami_client.connect(
-                username="admin",
-                secret=SECRET,
-                transport_factory=factory,
-                events=False,
-                keepalive=None,
-            ) as ami:
+            async with connect(server, transport_factory=factory, events=False) as ami:
                 assert (await ami.send(Action("Ping")))["Ping"] == "Pong"
 
 
