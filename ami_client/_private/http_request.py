@@ -18,6 +18,7 @@ from typing import Final
 from urllib.parse import quote, urlsplit
 
 import anyio
+import anyio.abc
 import attrs
 
 from ami_client._private.errors import AMIConnectionError, ConnectionLost, LimitExceeded
@@ -158,6 +159,12 @@ async def resolve(endpoint: HttpEndpoint, *, connected: bool) -> tuple[str, ...]
     return addresses
 
 
+#: Seconds an attempt to connect gets before the next address is tried alongside it (RFC 8305's
+#: "Connection Attempt Delay", as anyio's connect_tcp): a blackholed address costs this, not the
+#: whole connect timeout.
+_ATTEMPT_DELAY: Final = 0.25
+
+
 async def _connect(
     endpoint: HttpEndpoint,
     addresses: Sequence[str],
@@ -166,26 +173,70 @@ async def _connect(
     server_hostname: str | None,
     connected: bool,
 ) -> tuple[StreamTransport | AsyncioTransport, str]:
-    """A connection to the first of ``addresses`` that takes one, and that address.
+    """A connection to one of ``addresses``, and that address.
 
-    Nothing has been sent when a connection fails, so trying the next address is safe. TLS
-    verifies the certificate against (and sends as SNI) ``server_hostname`` or the URL's
-    host, never the address.
+    One address (the one a session is pinned to, or an IP literal) is simply connected to.
+    Several race, happy eyeballs style (RFC 8305): an attempt on the next address starts
+    :data:`_ATTEMPT_DELAY` seconds after the previous one did, or as soon as that one fails;
+    the first to connect (TCP, and for https the TLS handshake) wins, the others are cancelled,
+    and a connection that also succeeded is closed. Nothing has been sent on any of them before
+    one is chosen, so trying several is safe. TLS verifies the certificate against (and sends
+    as SNI) ``server_hostname`` or the URL's host, never the address.
+
+    Raises:
+        AMIConnectionError: no address took the connection (:class:`ConnectionLost` if
+            ``connected``); the error of the last address in order.
     """
-    failure: AMIConnectionError | None = None
-    for address in addresses or (endpoint.host,):
+    targets = tuple(addresses) or (endpoint.host,)
+    hostname = server_hostname or endpoint.host
+    if len(targets) == 1:
         try:
             stream = await open_tcp(
-                address,
-                endpoint.port,
-                ssl_context=ssl_context,
-                server_hostname=server_hostname or endpoint.host,
+                targets[0], endpoint.port, ssl_context=ssl_context, server_hostname=hostname
             )
         except AMIConnectionError as exc:
-            failure = exc
-            continue
-        return stream, address
-    assert failure is not None  # (at least one address was tried)
+            if connected:
+                raise ConnectionLost(f"{endpoint.url}: {exc}") from exc
+            raise
+        return stream, targets[0]
+
+    winner: tuple[StreamTransport | AsyncioTransport, str] | None = None
+    failures: dict[int, AMIConnectionError] = {}
+
+    async def attempt(index: int, failed: anyio.Event, group: anyio.abc.TaskGroup) -> None:
+        nonlocal winner
+        try:
+            stream = await open_tcp(
+                targets[index], endpoint.port, ssl_context=ssl_context, server_hostname=hostname
+            )
+        except AMIConnectionError as exc:
+            failures[index] = exc
+            failed.set()
+            return
+        # No checkpoint from here to the decision: a connection is either the winner or closed.
+        if winner is None:
+            winner = (stream, targets[index])
+            group.cancel_scope.cancel()  # the other attempts, and the wait for the next one
+        else:
+            with anyio.CancelScope(shield=True):
+                await stream.aclose()
+
+    try:
+        async with anyio.create_task_group() as group:
+            for index in range(len(targets)):
+                failed = anyio.Event()
+                group.start_soon(attempt, index, failed, group)
+                with anyio.move_on_after(_ATTEMPT_DELAY):
+                    await failed.wait()
+    except BaseException:
+        # Cancelled from outside (a connect timeout, say) after an attempt won: close it too.
+        if winner is not None:
+            with anyio.CancelScope(shield=True):
+                await winner[0].aclose()
+        raise
+    if winner is not None:
+        return winner
+    failure = failures[max(failures)]  # (every attempt failed; the last address's error)
     if connected:
         raise ConnectionLost(f"{endpoint.url}: {failure}") from failure
     raise failure
@@ -241,8 +292,9 @@ async def exchange(
         max_body: Largest response body accepted, in bytes.
         connected: Whether a session is established: failures to connect are then
             :class:`ConnectionLost` (the link died), before it :class:`AMIConnectionError`.
-        addresses: The IP addresses to connect to, tried in order until one takes the
-            connection (its ``address`` is in the reply); empty: the endpoint's host.
+        addresses: The IP addresses to connect to; several race, happy eyeballs style, in
+            order (see :func:`_connect`); the reply's ``address`` is the one that took the
+            connection. Empty: the endpoint's host.
         body_timeout: Seconds the body may go without a byte once the response's head
             (status line and headers) is in. Waiting for the head has no limit here: Asterisk
             sends it only when the action is done (a synchronous Originate), and the caller

@@ -9,19 +9,22 @@ all end up calling) that answers each lookup of the name with the next server.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import ssl
 import subprocess
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import anyio
+import anyio.abc
+import attrs
 import pytest
 
 import ami_client
 from ami_client import Action, AMIConnectionError, ConnectionLost, ConnectionState, ReconnectPolicy
-from ami_client._private import http_request
+from ami_client._private import http_request, transport
 
 from .fakehttp import SECRET, serve_rawman
 
@@ -227,3 +230,196 @@ async def test_tls_checks_the_name_not_the_address(
         assert len(sni) == len(server.requests) == 3  # login, ping, logoff
         assert {r.host for r in server.requests} == {f"{name}:{server.port}"}
         assert dns.lookups == [name]
+
+
+# -- Several addresses race (happy eyeballs, RFC 8305) until one takes the connection ---------
+
+
+@contextlib.contextmanager
+def hanging_address(host: str, port: int) -> Iterator[None]:
+    """A loopback address where a connect neither succeeds nor fails: it hangs.
+
+    A listening socket with ``listen(0)`` whose accept queue is full (one connection made and
+    never accepted): Linux then drops every further SYN, so a new connect waits for an answer
+    that does not come, as it would to a blackholed address.
+    """
+    with socket.socket() as listener, socket.socket() as filler:
+        listener.bind((host, port))
+        listener.listen(0)
+        filler.settimeout(5)
+        filler.connect((host, port))  # fills the queue; never accepted
+        with socket.socket() as probe:
+            probe.settimeout(0.3)
+            try:
+                probe.connect((host, port))
+            except TimeoutError:
+                pass
+            else:
+                pytest.fail(f"a connect to {host}:{port} does not hang here")
+        yield
+
+
+@attrs.define
+class Recorder:
+    """A plain TCP listener that records what each connection received before it ended."""
+
+    received: list[bytes] = attrs.field(factory=list)
+    ended: int = 0
+
+
+@contextlib.asynccontextmanager
+async def recording(host: str, port: int) -> AsyncIterator[Recorder]:
+    recorder = Recorder()
+
+    async def handle(stream: anyio.abc.SocketStream) -> None:
+        data = b""
+        async with stream:
+            with contextlib.suppress(anyio.EndOfStream, anyio.BrokenResourceError):
+                while True:
+                    data += await stream.receive()
+        recorder.received.append(data)
+        recorder.ended += 1
+
+    async with (
+        await anyio.create_tcp_listener(local_host=host, local_port=port) as listener,
+        anyio.create_task_group() as group,
+    ):
+        group.start_soon(listener.serve, handle)
+        yield recorder
+        group.cancel_scope.cancel()
+
+
+def endpoint(port: int, *, tls: bool = False) -> http_request.HttpEndpoint:
+    return http_request.HttpEndpoint.from_url(f"{'https' if tls else 'http'}://pbx.test:{port}/")
+
+
+async def test_a_hanging_address_delays_the_login_a_quarter_second(dns: FakeDns) -> None:
+    async with serve_rawman("127.0.0.1") as server:
+        dns.answers["pbx.test"] = [["127.0.0.2", "127.0.0.1"]]
+        with hanging_address("127.0.0.2", server.port), anyio.fail_after(10):
+            start = anyio.current_time()
+            async with connect(f"http://pbx.test:{server.port}/", events=False) as ami:
+                # 127.0.0.2 was tried first; 127.0.0.1 joined the race after 0.25 s and won.
+                assert 0.2 <= anyio.current_time() - start < 1
+                for _ in range(3):
+                    start = anyio.current_time()
+                    assert (await ami.send(Action("Ping")))["Ping"] == "Pong"
+                    # Pinned to 127.0.0.1: no race (which would try 127.0.0.2 first) again.
+                    assert anyio.current_time() - start < 0.2
+        assert dns.lookups == ["pbx.test"]
+        assert server.actions() == ["login", "ping", "ping", "ping", "logoff"]
+
+
+@pytest.mark.parametrize("connected", [False, True], ids=["connecting", "connected"])
+async def test_every_address_refusing_fails_with_the_typed_error(connected: bool) -> None:
+    async with serve_rawman("127.0.0.1") as server:  # (a port free on 127.0.0.3 and .4)
+        error = ConnectionLost if connected else AMIConnectionError
+        start = anyio.current_time()
+        with anyio.fail_after(10), pytest.raises(error, match=r"127\.0\.0\.4") as caught:
+            await http_request._connect(
+                endpoint(server.port),
+                ["127.0.0.3", "127.0.0.4"],
+                ssl_context=None,
+                server_hostname=None,
+                connected=connected,
+            )
+        # A refusal starts the next attempt at once, without waiting out the delay.
+        assert anyio.current_time() - start < 0.2
+        assert isinstance(caught.value, ConnectionLost) is connected
+    assert server.requests == []
+
+
+async def test_an_address_that_refuses_hands_over_at_once() -> None:
+    async with serve_rawman("127.0.0.1") as server:
+        start = anyio.current_time()
+        with anyio.fail_after(10):
+            reply = await http_request.exchange(
+                endpoint(server.port),
+                b"Action=Ping",
+                cookie=None,
+                ssl_context=None,
+                server_hostname=None,
+                max_body=1 << 20,
+                connected=False,
+                addresses=["127.0.0.3", "127.0.0.1"],
+            )
+        assert anyio.current_time() - start < 0.2
+        assert reply.address == "127.0.0.1"
+        assert server.actions() == ["ping"]
+
+
+async def test_a_connection_that_loses_the_race_is_closed(
+    dns: FakeDns, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both addresses take the connection; the one that reports last is closed unused."""
+    real_open_tcp = transport.open_tcp
+    second_connected = anyio.Event()
+    opened: list[str] = []
+
+    async def open_tcp(host: str, port: int, **kwargs: Any) -> Any:
+        stream = await real_open_tcp(host, port, **kwargs)
+        opened.append(host)
+        if host == "127.0.0.1":
+            # Connected, but reports it only after 127.0.0.2 has won (shielded: the winner
+            # cancels this attempt, and the connection must still come back to be closed).
+            with anyio.move_on_after(5, shield=True):  # (bounded: a regression fails, not hangs)
+                await second_connected.wait()
+        else:
+            second_connected.set()
+        return stream
+
+    monkeypatch.setattr(http_request, "open_tcp", open_tcp)
+    async with serve_rawman("127.0.0.2") as server, recording("127.0.0.1", server.port) as loser:
+        dns.answers["pbx.test"] = [["127.0.0.1", "127.0.0.2"]]
+        with anyio.fail_after(10):
+            async with connect(f"http://pbx.test:{server.port}/", events=False) as ami:
+                assert (await ami.send(Action("Ping")))["Ping"] == "Pong"
+                await wait_until(lambda: loser.ended == 1)
+        # The login raced both; the ping and the logoff went to the pinned address only.
+        assert opened == ["127.0.0.1", "127.0.0.2", "127.0.0.2", "127.0.0.2"]
+        assert loser.received == [b""]  # closed by the client, nothing sent
+        assert server.actions() == ["login", "ping", "logoff"]
+
+
+async def test_tls_handshake_is_part_of_the_race(
+    dns: FakeDns, certificate: tuple[Path, Path]
+) -> None:
+    """127.0.0.1 takes the TCP connection but never answers the TLS handshake: it loses."""
+    cert, key = certificate
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_context.load_cert_chain(cert, key)
+    client_context = ssl.create_default_context(cafile=str(cert))
+    async with (
+        serve_rawman("127.0.0.2", ssl_context=server_context) as server,
+        recording("127.0.0.1", server.port) as mute,
+    ):
+        dns.answers["pbx.test"] = [["127.0.0.1", "127.0.0.2"]]
+        url = f"https://pbx.test:{server.port}/"
+        with anyio.fail_after(10):
+            start = anyio.current_time()
+            async with connect(url, ssl=client_context, events=False) as ami:
+                assert 0.2 <= anyio.current_time() - start < 1
+                assert (await ami.send(Action("Ping")))["Ping"] == "Pong"
+            # The attempt cancelled in its handshake closed its connection.
+            await wait_until(lambda: mute.ended == 1)
+        assert len(mute.received) == 1
+        assert mute.received[0].startswith(b"\x16\x03")  # (a TLS ClientHello, and no more)
+        assert server.actions() == ["login", "ping", "logoff"]
+
+
+async def test_a_race_cancelled_from_outside_leaves_nothing_behind() -> None:
+    with socket.socket() as free:
+        free.bind(("127.0.0.2", 0))
+        port = free.getsockname()[1]
+    with hanging_address("127.0.0.2", port):
+        start = anyio.current_time()
+        with anyio.move_on_after(0.4) as scope:
+            await http_request._connect(
+                endpoint(port),
+                ["127.0.0.2", "127.0.0.2"],
+                ssl_context=None,
+                server_hostname=None,
+                connected=False,
+            )
+        assert scope.cancelled_caught
+        assert anyio.current_time() - start < 1
