@@ -101,6 +101,12 @@ class Pbx:
         priv = privilege if privilege is not None else privilege_text([EVENT_CLASSES[name]])
         self._emit(Event([("Event", name), ("Privilege", priv), *fields]))
 
+    def newexten(self, chan: Channel, exten: str) -> None:
+        """Publish ``Newexten`` for ``chan`` at ``exten`` (its context and priority are the
+        channel's), running its application."""
+        fields = [("Extension", exten), ("Application", chan.application)]
+        self.event("Newexten", [*self.snap(chan), *fields, ("AppData", chan.appdata)])
+
     def snap(self, chan: Channel, prefix: str = "") -> Fields:
         return chan.snapshot(self.channelvars, prefix)
 
@@ -354,11 +360,7 @@ class Pbx:
             chan.context, chan.exten, chan.priority = context, exten, priority
             chan.application, chan.appdata = app, data
             if not unchanged:
-                self.event(
-                    "Newexten",
-                    [*self.snap(chan), ("Extension", exten), ("Application", app),
-                     ("AppData", data)],
-                )  # fmt: skip
+                self.newexten(chan, exten)
             if await self.exec_app(chan, app, data):
                 return True
             if chan.goto is not None:
@@ -529,11 +531,7 @@ class Pbx:
         lexten, lcontext, opts = parts
         one, two = self.new_local_pair(lexten, lcontext)
         one.application, one.appdata = "AppDial2", "(Outgoing Line)"
-        self.event(
-            "Newexten",
-            [*self.snap(one), ("Extension", lexten), ("Application", "AppDial2"),
-             ("AppData", "(Outgoing Line)")],
-        )  # fmt: skip
+        self.newexten(one, lexten)
         for chan in (one, two):
             for key, value in variables:
                 self.set_var(chan, key, value)
@@ -630,11 +628,7 @@ class Pbx:
         one.connected_num, one.connected_name = chan.caller_num, chan.caller_name
         one.context, one.exten = chan.context, chan.exten
         one.application, one.appdata = "AppDial", "(Outgoing Line)"
-        self.event(
-            "Newexten",
-            [*self.snap(one), ("Extension", one.exten), ("Application", "AppDial"),
-             ("AppData", "(Outgoing Line)")],
-        )  # fmt: skip
+        self.newexten(one, one.exten)
         self.set_callerid(one, None, None)
         # Asterisk 22 reports a caller ID or connected line only when it changes: a caller
         # without caller ID leaves ;1's connected line and ;2's caller ID as they were, and
@@ -707,11 +701,7 @@ class Pbx:
             self.request_hangup(chan, 16)
             return True
         bridge = self.create_bridge()
-        self.event(
-            "Newexten",
-            [*self.snap(one), ("Extension", ""), ("Application", "AppDial"),
-             ("AppData", "(Outgoing Line)")],
-        )  # fmt: skip
+        self.newexten(one, "")
         self.bridge_enter(bridge, one)
         self.bridge_enter(bridge, chan)
         await bridge.destroyed.wait()
@@ -808,11 +798,7 @@ class Pbx:
         bridged = {c: c.after_bridge is not None for c in (transferer, transferee)}
         transferee.context, transferee.exten, transferee.priority = context, exten, 1
         if not bridged[transferee]:
-            self.event(
-                "Newexten",
-                [*self.snap(transferee), ("Extension", exten),
-                 ("Application", transferee.application), ("AppData", transferee.appdata)],
-            )  # fmt: skip
+            self.newexten(transferee, exten)
         in_dial = {
             c: not bridged[c] and c.in_pbx and c.application.lower() == "dial"
             for c in (transferer, transferee)
